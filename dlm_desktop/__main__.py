@@ -1,0 +1,3 @@
+from dlm_desktop.cli import main
+
+raise SystemExit(main())
