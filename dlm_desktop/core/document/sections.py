@@ -48,6 +48,8 @@ class Section:
     media_alt: str | None = None
     media_transcript: str | None = None
     media_blob_sha: str | None = None
+    # 1-based line of the first content line (after the fence and any lifted markers); for error messages
+    content_line: int = 0
 
     @property
     def section_id(self) -> str:
