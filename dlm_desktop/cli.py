@@ -35,9 +35,13 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
-    from dlm_desktop.core.runtime.doctor import build_doctor_report, render_doctor_text
+    from dlm_desktop.core.runtime import RuntimeSetupError, build_doctor_report, render_doctor_text
 
-    report = build_doctor_report()
+    try:
+        report = build_doctor_report()
+    except RuntimeSetupError as exc:  # an override naming a backend this machine lacks is bad input
+        sys.stderr.write(exc.one_line() + "\n")
+        return EXIT_BAD_INPUT
     if args.json:
         _print_json(report.as_json_dict())
     else:

@@ -11,6 +11,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import pytest  # noqa: E402
 
+pytest_plugins = ["tests.models_fixtures", "tests.upstream_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _isolated_homes(tmp_path_factory, monkeypatch):
@@ -18,4 +20,6 @@ def _isolated_homes(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("dlm-home")
     monkeypatch.setenv("DLM_HOME", str(home))
     monkeypatch.setenv("DLM_DESKTOP_CONFIG_DIR", str(home / "config"))
+    monkeypatch.setenv("DLM_DESKTOP_MODEL_CACHE", str(home / "model-cache"))
+    monkeypatch.setenv("DLM_DESKTOP_HF_CACHE", str(home / "hf-cache"))
     yield

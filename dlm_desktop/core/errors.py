@@ -33,7 +33,9 @@ class DlmDesktopError(Exception):
         super().__init__(self.one_line())
 
     def location(self) -> str:
-        """`path:line:col`, `path:line` or `path` (`<text>` when the input had no file)."""
+        """`path:line:col`, `path:line` or `path` (`<text>` for text with no file; empty when nothing is known)."""
+        if self.path is None and not self.line:
+            return ""
         where = str(self.path) if self.path is not None else "<text>"
         if self.line and self.col:
             return f"{where}:{self.line}:{self.col}"
@@ -43,7 +45,8 @@ class DlmDesktopError(Exception):
 
     def one_line(self) -> str:
         """`path:line[:col]: message (fix: ...)`, the form the CLI prints on stderr."""
-        text = f"{self.location()}: {self.message}"
+        where = self.location()
+        text = f"{where}: {self.message}" if where else self.message
         if self.fix:
             text += f" (fix: {self.fix})"
         return text

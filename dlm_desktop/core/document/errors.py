@@ -75,3 +75,11 @@ class RoutingError(DocumentError):
 
 class SplitError(DocumentError):
     """The train/validation split got rows it cannot place."""
+
+
+class SourcePathError(SourceDirectiveError):
+    """A `training.sources` path does not exist or cannot be resolved."""
+
+
+class SourcePolicyError(SourceDirectiveError):
+    """Under `sources_policy: strict`, a `training.sources` path resolves outside the document's folder."""

@@ -98,7 +98,7 @@ def _analyze(parsed: ParsedDocument) -> DocumentReport:
     sections = parsed.sections
     discovered_maps: list = []
     if front.training.sources is not None:
-        expansion = expand_sources(front, base_dir)
+        expansion = expand_sources(front, base_dir, document_path=parsed.path)
         sections = tuple(sections) + tuple(expansion.sections)
         discovered_maps = [d.config.weights for d in expansion.discovered if d.config is not None]
         warnings += [DocumentWarning(message, 0, parsed.path) for message in expansion.warnings]
