@@ -132,18 +132,23 @@ def _schema_error(exc: ValidationError, yaml_text: str, path: Path | None) -> Sc
     return SchemaValidationError(message, path=path, line=line, col=col, fix=fix)
 
 
-def locate_key(yaml_text: str, key_path: tuple[str, ...]) -> tuple[int, int]:
-    """1-based (line, col) in the document of the deepest existing key on `key_path` (line 2 when unknown)."""
+def locate_key(yaml_text: str, key_path: tuple[str | int, ...]) -> tuple[int, int]:
+    """1-based (line, col) in the document of the deepest existing key or list item on `key_path` (line 2 when
+    unknown)."""
     try:
         node = yaml.compose(yaml_text, Loader=yaml.SafeLoader)
     except Exception:  # noqa: BLE001 - any YAML problem was reported already; fall back to the block start
         return 2, 0
     best = (2, 0)
     for part in key_path:
+        if isinstance(node, yaml.SequenceNode) and str(part).isdigit() and int(part) < len(node.value):
+            node = node.value[int(part)]
+            best = (node.start_mark.line + 2, node.start_mark.column + 1)
+            continue
         if not isinstance(node, yaml.MappingNode):
             break
         for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.value == part:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(part):
                 best = (key_node.start_mark.line + 2, key_node.start_mark.column + 1)
                 node = value_node
                 break

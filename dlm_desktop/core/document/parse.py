@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,7 @@ class ParsedDocument:
     path: Path | None = None
     warnings: tuple[DocumentWarning, ...] = ()
     body_start_line: int = 0
+    frontmatter_text: str = ""  # the YAML between the delimiters, to point errors at a setting's line
 
 
 def parse_text(text: str, *, path: Path | str | None = None) -> ParsedDocument:
@@ -49,7 +51,7 @@ def parse_text(text: str, *, path: Path | str | None = None) -> ParsedDocument:
     except RecursionError as exc:  # pathological nesting; never let it escape untyped
         raise DocumentError("the document is nested too deeply to read", path=path, fix="simplify it") from exc
     warnings = tuple(DocumentWarning(message, line, path) for line, message in body.warnings)
-    return ParsedDocument(frontmatter, body.sections, path, warnings, block.body_start_line)
+    return ParsedDocument(frontmatter, body.sections, path, warnings, block.body_start_line, block.yaml_text)
 
 
 def parse_decoded(decoded: DecodedText, *, path: Path | str | None = None) -> ParsedDocument:
@@ -62,9 +64,7 @@ def parse_decoded(decoded: DecodedText, *, path: Path | str | None = None) -> Pa
         extra.append(DocumentWarning("Windows (CRLF) or CR line endings were read as LF", 0, parsed.path))
     if not extra:
         return parsed
-    return ParsedDocument(
-        parsed.frontmatter, parsed.sections, parsed.path, tuple(extra) + parsed.warnings, parsed.body_start_line
-    )
+    return dataclasses.replace(parsed, warnings=tuple(extra) + parsed.warnings)
 
 
 def parse_bytes(raw: bytes, *, path: Path | str | None = None) -> ParsedDocument:

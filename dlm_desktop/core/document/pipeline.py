@@ -6,11 +6,13 @@ The CLI (`dlm-desktop inspect`) and the GUI (outline, mix editor) both call `loa
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dlm_desktop.core.document.errors import DocumentError
+from dlm_desktop.core.document.frontmatter import locate_key
 from dlm_desktop.core.document.parse import DocumentWarning, ParsedDocument, parse_file
 from dlm_desktop.core.document.router import route_sections
 from dlm_desktop.core.document.rows import Row, sections_to_rows
@@ -88,7 +90,21 @@ def analyze_document(parsed: ParsedDocument) -> DocumentReport:
     try:
         return _analyze(parsed)
     except DocumentError as exc:
-        raise exc.with_path(parsed.path)
+        raise _with_line(exc.with_path(parsed.path), parsed)
+
+
+def _with_line(exc: DocumentError, parsed: ParsedDocument) -> DocumentError:
+    """Errors found while reading sources or weights point at the `training.sources` entry that led there."""
+    if exc.line:
+        return exc
+    if exc.path is not None and parsed.path is not None and exc.path != parsed.path:
+        exc.line = 1  # a file the directive pulled in (e.g. a training.yaml): its own first line
+    else:
+        match = re.match(r"training\.sources\[(\d+)\]", exc.message)
+        key = ("training", "sources", int(match.group(1))) if match else ("training", "sources")
+        exc.line, exc.col = locate_key(parsed.frontmatter_text, key)
+    exc.args = (exc.one_line(),)
+    return exc
 
 
 def _analyze(parsed: ParsedDocument) -> DocumentReport:

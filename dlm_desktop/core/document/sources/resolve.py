@@ -21,14 +21,6 @@ def source_base(base_dir: Path) -> Path:
     return base_dir.parent if base_dir.name == ".dlm" else base_dir
 
 
-def _is_within(path: Path, folder: Path) -> bool:
-    try:
-        path.relative_to(folder)
-    except ValueError:
-        return False
-    return True
-
-
 def _resolve(path: Path, *, label: str, raw: str, document_path: Path | None) -> Path:
     """`expanduser().resolve()`, with its failures (unknown `~user`, a link loop) made typed."""
     try:
@@ -57,7 +49,7 @@ def resolve_directive_root(
         written = base / written
     resolved = _resolve(written, label=label, raw=raw, document_path=document_path)
     base_resolved = _resolve(base, label=label, raw=str(base), document_path=document_path)
-    inside = _is_within(resolved, base_resolved)
+    inside = resolved.is_relative_to(base_resolved)
     if strict and not inside:
         raise SourcePolicyError(
             f"{label} path {raw!r} resolves to {resolved}, outside the document's folder {base_resolved} "
@@ -65,7 +57,7 @@ def resolve_directive_root(
             path=document_path or resolved,
             fix="move the files under the document's folder, or set `training.sources_policy: permissive`",
         )
-    if not strict and not inside and _is_within(written, base):
+    if not strict and not inside and written.is_relative_to(base):
         warnings.append(f"{label} ({raw!r}): a link takes it outside {base} to {resolved}; used anyway (permissive)")
     if not resolved.exists():
         raise SourcePathError(

@@ -48,14 +48,6 @@ def _relative_posix(resolved_file: Path, resolved_anchor: Path, fallback_name: s
         return fallback_name
 
 
-def _is_within(path: Path, folder: Path) -> bool:
-    try:
-        path.relative_to(folder)
-    except ValueError:
-        return False
-    return True
-
-
 class FileJudge:
     """Applies one directive's rules (see the module docstring) to the files of its walk."""
 
@@ -76,7 +68,7 @@ class FileJudge:
     def judge(self, file_path: Path) -> FileVerdict:
         """The verdict for one candidate file (an entry of the walk, or the directive's single file)."""
         resolved = file_path.resolve()
-        ancestors = [(anchor, config) for anchor, config in self._anchors if _is_within(resolved, anchor)]
+        ancestors = [(anchor, config) for anchor, config in self._anchors if resolved.is_relative_to(anchor)]
         ancestors.sort(key=lambda pair: len(pair[1].anchor.as_posix()))
         rel_to_root = _relative_posix(resolved, self._root, file_path.name)
         included = matches_any(rel_to_root, self._nearest_include(ancestors))
@@ -84,7 +76,7 @@ class FileJudge:
         tags: dict[str, str] = {}
         for _anchor, config in ancestors:
             tags.update(config.metadata)
-        escapes = not _is_within(resolved, self._root)
+        escapes = not resolved.is_relative_to(self._root)
         return FileVerdict(included=included and not excluded, tags=tags, escapes_root=escapes)
 
     def _nearest_include(self, ancestors: list[tuple[Path, DiscoveredConfig]]) -> tuple[str, ...]:
