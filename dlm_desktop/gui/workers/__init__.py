@@ -1,0 +1,5 @@
+"""Background work for the window: one QObject worker on its own QThread per job (ARCHITECTURE.md)."""
+
+from dlm_desktop.gui.workers.jobs import JobRunner
+
+__all__ = ["JobRunner"]

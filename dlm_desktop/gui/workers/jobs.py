@@ -1,0 +1,121 @@
+"""Run one plain function at a time on a QThread and hand its result back to the GUI thread.
+
+The pattern of ARCHITECTURE.md "Long-running work": a `QObject` worker is moved to a fresh `QThread`; the
+runner (living on the GUI thread) relays the worker's signals as its own and refuses `start()` while a job
+runs. `worker.finished → thread.quit` (direct, so no GUI event is needed to stop the thread);
+`thread.finished → worker.deleteLater` and `→ runner._on_thread_finished`, which joins the thread before
+dropping both references. `shutdown()` disconnects the relays first, so a result can never land after it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+
+
+class _FunctionWorker(QObject):
+    """Calls one function in its thread; reports its return value or the exception it raised."""
+
+    succeeded = Signal(object)
+    failed = Signal(object)
+    finished = Signal()
+
+    def __init__(self, function: Callable[[], Any]) -> None:
+        super().__init__()
+        self._function = function
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self._function()
+        except Exception as exc:  # noqa: BLE001 - every failure goes back to the GUI as a value
+            self.failed.emit(exc)
+        else:
+            self.succeeded.emit(result)
+        finally:
+            self._function = None  # release what the job captured as soon as it is done
+            self.finished.emit()
+
+
+class JobRunner(QObject):
+    """Runs `function()` on a background thread, one job at a time.
+
+    `job_succeeded(result)` or `job_failed(exception)` arrives on the GUI thread, then `job_finished` once the
+    thread has been joined and the runner accepts a new job.
+    """
+
+    job_succeeded = Signal(object)
+    job_failed = Signal(object)
+    job_finished = Signal()
+
+    def __init__(self, name: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._name = name
+        self._thread: QThread | None = None
+        self._worker: _FunctionWorker | None = None
+
+    def is_running(self) -> bool:
+        """True from `start()` until the thread has been joined."""
+        return self._thread is not None
+
+    def start(self, function: Callable[[], Any]) -> bool:
+        """Start `function` in a new thread; returns False (and does nothing) while a job is running."""
+        if self._thread is not None:
+            return False
+        thread = QThread()
+        thread.setObjectName(f"dlm-desktop-{self._name}")
+        worker = _FunctionWorker(function)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+        worker.succeeded.connect(self._on_worker_succeeded)
+        worker.failed.connect(self._on_worker_failed)
+        thread.finished.connect(worker.deleteLater)
+        thread.finished.connect(self._on_thread_finished)
+        self._thread, self._worker = thread, worker
+        thread.start()
+        return True
+
+    def shutdown(self) -> None:
+        """Drop any pending result, let the running function return, and join its thread."""
+        thread, worker = self._thread, self._worker
+        if thread is None:
+            return
+        _disconnect_relays(worker, self)
+        thread.finished.disconnect(self._on_thread_finished)
+        thread.quit()
+        thread.wait()
+        self._thread = self._worker = None
+
+    @Slot(object)
+    def _on_worker_succeeded(self, result: object) -> None:
+        if self._is_current(self._worker):
+            self.job_succeeded.emit(result)
+
+    @Slot(object)
+    def _on_worker_failed(self, error: object) -> None:
+        if self._is_current(self._worker):
+            self.job_failed.emit(error)
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        if not self._is_current(self._thread):
+            return  # a queued notice from a job that `shutdown()` already joined
+        self._thread.wait()
+        self._thread = self._worker = None
+        self.job_finished.emit()
+
+    def _is_current(self, expected: QObject | None) -> bool:
+        """Queued calls already posted survive a disconnect: accept only those from the live job."""
+        return expected is not None and self.sender() is expected
+
+
+def _disconnect_relays(worker: _FunctionWorker | None, runner: JobRunner) -> None:
+    if worker is None:
+        return
+    for signal, slot in ((worker.succeeded, runner._on_worker_succeeded), (worker.failed, runner._on_worker_failed)):
+        try:
+            signal.disconnect(slot)
+        except (RuntimeError, TypeError):  # already deleted or never connected
+            pass
