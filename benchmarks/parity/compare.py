@@ -440,7 +440,7 @@ def main() -> int:
     for doc, cli_raw in cli.items():
         a, b = parse_ours(cli_raw), parse_ours(ours[doc])
         if a[0] != b[0] or (a[0] == "accept" and a[1] != b[1]) or (a[0] == "refuse" and a[1].strip() != b[1].strip()):
-            cli_mismatch.append(doc)
+            cli_mismatch.append((doc, cli_raw, ours[doc]))
     cli_identical = sum(compare_case(up[d], cli[d], d).identical for d in cli)
 
     ratio = identical / total if total else 0.0
@@ -500,7 +500,13 @@ def main() -> int:
 
     text = "\n".join(report) + "\n"
     (args.out / "report.txt").write_text(text, encoding="utf-8")
-    (args.out / "cli_mismatch.txt").write_text("\n".join(cli_mismatch) + "\n", encoding="utf-8")
+    for doc, cli_raw, inproc_raw in cli_mismatch:
+        case_name = Path(doc).relative_to(root).parts[0]
+        dest = args.out / "cli_vs_inprocess" / case_name
+        dest.mkdir(parents=True, exist_ok=True)
+        (dest / "cli.json").write_text(json.dumps(cli_raw, indent=1, ensure_ascii=False), encoding="utf-8")
+        (dest / "inprocess.json").write_text(json.dumps(inproc_raw, indent=1, ensure_ascii=False), encoding="utf-8")
+        shutil.copytree(root / case_name, dest / "input", symlinks=True, dirs_exist_ok=True)
     print(text)
     print(f"differing cases written to {args.out}")
     if not args.cases_dir:

@@ -18,6 +18,8 @@ The same (seed, index) always gives the same case. Kinds:
 * ``encoding``: line endings (CRLF, CR, mixed), BOMs, odd line separators, invalid UTF-8.
 * ``sources``: source trees read through `training.sources`.
 * ``mutation``: a valid document of another kind with a few random byte mutations.
+* ``fm_matrix``, ``marker_matrix``, ``fence_matrix``, ``separator_matrix``, ``tree_matrix``: one edge value at a time
+  (see `matrix.py`).
 * ``a210``: cases that exercise DLM Desktop's deliberate difference A2.10 (implicit `section` / `adapter`
   weight keys, `<doc dir>/.dlm/training.yaml` read without a directive); compared separately.
 """
@@ -33,6 +35,8 @@ import string
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
+
+from matrix import MATRIX_GENERATORS
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 ODD_SEPARATORS = ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
@@ -1388,9 +1392,10 @@ GENERATORS: dict[str, Callable[..., str]] = {
     "sources": gen_sources_case,
     "mutation": gen_mutation_case,
     "a210": gen_a210_case,
+    **MATRIX_GENERATORS,
 }
-KIND_WEIGHTS = {"body": 24, "body_invalid": 10, "frontmatter": 15, "encoding": 10, "sources": 24, "mutation": 14,
-                "a210": 3}
+KIND_WEIGHTS = {"body": 18, "body_invalid": 8, "frontmatter": 11, "encoding": 8, "sources": 20, "mutation": 11,
+                "a210": 3, "fm_matrix": 8, "marker_matrix": 4, "fence_matrix": 4, "separator_matrix": 4, "tree_matrix": 6}
 
 
 def generate_case(out_dir: Path, seed: int, index: int, kind: str | None = None) -> Case:

@@ -56,19 +56,24 @@ def tokenize_body(body: str, *, body_start_line: int, path: Path | None = None) 
     warnings: list[tuple[int, str]] = []
     current = _OpenSection(start_line=body_start_line)
     in_code = False
-    for offset, line in enumerate(lines):
-        number = body_start_line + offset
+    copied = 0  # lines before this index are already in a section
+    # Only code-fence lines and lines containing '::' can change state; plain lines are copied in bulk.
+    for offset in [i for i, line in enumerate(lines) if "::" in line or line.startswith("```")]:
+        line, number = lines[offset], body_start_line + offset
         if line.startswith("```"):
             in_code = not in_code
-        elif not in_code:
-            opened = _open_fence(line, number, path)
-            if opened is not None:
-                _close(current, sections, path)
-                current = opened
-                continue
-            if _LOOKS_LIKE_FENCE.fullmatch(line) and line != line.strip():
-                warnings.append((number, "this line looks like a fence but has spaces around it, so it is text"))
-        current.lines.append(line)
+            continue
+        if in_code:
+            continue
+        opened = _open_fence(line, number, path) if line.startswith("::") else None
+        if opened is not None:
+            current.lines.extend(lines[copied:offset])
+            copied = offset + 1
+            _close(current, sections, path)
+            current = opened
+        elif _LOOKS_LIKE_FENCE.fullmatch(line) and line != line.strip():
+            warnings.append((number, "this line looks like a fence but has spaces around it, so it is text"))
+    current.lines.extend(lines[copied:])
     if in_code:
         raise FenceError(
             "a ``` code block is never closed",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import cached_property
 from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
@@ -51,7 +52,7 @@ class Section:
     # 1-based line of the first content line (after the fence and any lifted markers); for error messages
     content_line: int = 0
 
-    @property
+    @cached_property
     def section_id(self) -> str:
         """16 lowercase hex characters of sha256(type, newline, normalized content) (media: path [, blob sha])."""
         return compute_section_id(self.type, self.content, self.media_path, self.media_blob_sha)

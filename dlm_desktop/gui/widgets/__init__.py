@@ -1,0 +1,1 @@
+"""Small reusable widgets (weight slider rows, the message banner, the drop overlay, pending panes)."""
