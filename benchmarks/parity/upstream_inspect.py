@@ -162,6 +162,58 @@ def _router() -> Any:
     return _ROUTER
 
 
+def _a210_own_weights(doc: Path) -> Any:
+    """A2.10 emulation: the weights of the document folder's own `.dlm/training.yaml` (upstream's loader).
+
+    The folder is the one relative directive paths start from: the document's, or for a scaffolded
+    `<corpus>/.dlm/corpus.dlm` the corpus folder.
+    """
+    from dlm.directives.discovery import _load_training_yaml
+
+    base = doc.resolve().parent
+    if base.name == ".dlm":
+        base = base.parent
+    config = _load_training_yaml(base / ".dlm" / "training.yaml")
+    return config.weights if config is not None else {}
+
+
+def _a210_expand(rows: list[dict[str, Any]], sections: Any, adapters: Any, weights: Any, seed: int) -> list[Any]:
+    """A2.10 emulation: expansion where rows also answer to the implicit keys `section` and `adapter`.
+
+    `section` is the section's type; `adapter` the adapter it routes to when adapters are declared (its
+    `#name`, else the first declared one for non-prose; unsuffixed prose has none). A row's own tags win.
+    Floor and fraction follow upstream's expansion (upstream's own weight product and fraction roll).
+    """
+    from dlm.data.weighted_rows import _keep_fraction, resolve_row_weight
+
+    names = list(adapters) if adapters else []
+    implicit: dict[str, dict[str, str]] = {}
+    for section in sections:
+        tags = {"section": section.type.value}
+        target = section.adapter
+        if target is None and names and section.type.value != "prose":
+            target = names[0]
+        if names and target is not None:
+            tags["adapter"] = target
+        implicit.setdefault(section.section_id, tags)
+    out: list[Any] = []
+    for row in rows:
+        tags = dict(row.get("_dlm_row_tags") or {})
+        for key, value in implicit.get(row["_dlm_section_id"], {}).items():
+            tags.setdefault(key, value)
+        weight = resolve_row_weight(tags, weights)
+        if weight <= 0.0:
+            continue
+        whole = int(weight)
+        out.extend([row] * whole)
+        if _keep_fraction(row["_dlm_section_id"], seed, weight - whole):
+            out.append(row)
+    return out
+
+
+A210 = False  # set by --a210: emulate DLM Desktop's deliberate difference A2.10 (SPEC.md)
+
+
 def inspect_document(doc: Path) -> dict[str, Any]:
     """Run upstream's parse → directives → rows → weights → split → routing chain on one document."""
     from dlm.data.sections_to_rows import sections_to_rows
@@ -175,13 +227,19 @@ def inspect_document(doc: Path) -> dict[str, Any]:
     rows = sections_to_rows(list(parsed.sections))
     rows_json = _plain(rows)
 
-    weights = merge_weights_maps(tuple(d.config.weights for d in discovered if d.config is not None))
+    maps = [d.config.weights for d in discovered if d.config is not None]
+    if A210:
+        maps.insert(0, _a210_own_weights(doc))
+    weights = merge_weights_maps(tuple(maps))
     seed = frontmatter.training.seed
     expanded = rows
     # upstream's dataset builder refuses an empty row list first ("no trainable rows", reported as `no_rows`
     # below), so "weights dropped every row" only applies when there were rows to drop
     if weights and rows:
-        expanded = expand_rows_by_weight(rows, weights, seed=seed)
+        if A210:
+            expanded = _a210_expand(rows, parsed.sections, frontmatter.training.adapters, weights, seed)
+        else:
+            expanded = expand_rows_by_weight(rows, weights, seed=seed)
         if not expanded:
             raise ValueError(
                 "weights dropped every row — check `training.yaml` weights for zeros across all tag values"
@@ -242,7 +300,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("docs", nargs="*", type=Path)
     parser.add_argument("--batch", action="store_true", help="read document paths from stdin, write JSON lines")
     parser.add_argument("--version", action="store_true", help="print the upstream version and exit")
+    parser.add_argument("--a210", action="store_true",
+                        help="emulate DLM Desktop's deliberate weights difference A2.10 (to explain differences)")
     args = parser.parse_args(argv)
+    global A210
+    A210 = args.a210
 
     logging.disable(logging.CRITICAL)
     _install_1c83a65_instruction_rule()

@@ -17,12 +17,13 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 class _FunctionWorker(QObject):
     """Calls one function in its thread; reports its return value or the exception it raised."""
 
-    succeeded = Signal(object)
-    failed = Signal(object)
+    succeeded = Signal(int, object)
+    failed = Signal(int, object)
     finished = Signal()
 
-    def __init__(self, function: Callable[[], Any]) -> None:
+    def __init__(self, job_id: int, function: Callable[[], Any]) -> None:
         super().__init__()
+        self._job_id = job_id
         self._function = function
 
     @Slot()
@@ -30,9 +31,9 @@ class _FunctionWorker(QObject):
         try:
             result = self._function()
         except Exception as exc:  # noqa: BLE001 - every failure goes back to the GUI as a value
-            self.failed.emit(exc)
+            self.failed.emit(self._job_id, exc)
         else:
-            self.succeeded.emit(result)
+            self.succeeded.emit(self._job_id, result)
         finally:
             self._function = None  # release what the job captured as soon as it is done
             self.finished.emit()
@@ -54,6 +55,7 @@ class JobRunner(QObject):
         self._name = name
         self._thread: QThread | None = None
         self._worker: _FunctionWorker | None = None
+        self._job_id = 0  # results carry the id of their job; only the live job's are relayed
 
     def is_running(self) -> bool:
         """True from `start()` until the thread has been joined."""
@@ -63,9 +65,10 @@ class JobRunner(QObject):
         """Start `function` in a new thread; returns False (and does nothing) while a job is running."""
         if self._thread is not None:
             return False
+        self._job_id += 1
         thread = QThread()
         thread.setObjectName(f"dlm-desktop-{self._name}")
-        worker = _FunctionWorker(function)
+        worker = _FunctionWorker(self._job_id, function)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
@@ -87,28 +90,29 @@ class JobRunner(QObject):
         thread.quit()
         thread.wait()
         self._thread = self._worker = None
+        self._job_id += 1  # anything the joined job already posted is stale now
 
-    @Slot(object)
-    def _on_worker_succeeded(self, result: object) -> None:
-        if self._is_current(self._worker):
+    # Queued calls already posted survive a disconnect (and may arrive after the worker was deleted), so
+    # results are matched by job id and thread notices by their sender (threads are never deleted early).
+
+    @Slot(int, object)
+    def _on_worker_succeeded(self, job_id: int, result: object) -> None:
+        if job_id == self._job_id:
             self.job_succeeded.emit(result)
 
-    @Slot(object)
-    def _on_worker_failed(self, error: object) -> None:
-        if self._is_current(self._worker):
+    @Slot(int, object)
+    def _on_worker_failed(self, job_id: int, error: object) -> None:
+        if job_id == self._job_id:
             self.job_failed.emit(error)
 
     @Slot()
     def _on_thread_finished(self) -> None:
-        if not self._is_current(self._thread):
+        thread = self._thread
+        if thread is None or self.sender() is not thread:
             return  # a queued notice from a job that `shutdown()` already joined
-        self._thread.wait()
+        thread.wait()
         self._thread = self._worker = None
         self.job_finished.emit()
-
-    def _is_current(self, expected: QObject | None) -> bool:
-        """Queued calls already posted survive a disconnect: accept only those from the live job."""
-        return expected is not None and self.sender() is expected
 
 
 def _disconnect_relays(worker: _FunctionWorker | None, runner: JobRunner) -> None:
