@@ -1,4 +1,5 @@
-"""The gate network: shapes, parameter count, refusals, seeding and its safetensors file (SPEC-upstream §4.1, §11.10)."""
+"""The gate network: shapes, parameter count, refusals, seeding and its safetensors file (SPEC-upstream §4.1,
+§11.10)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The gate in the store and the metrics, and the weights it gives (SPEC-upstream §4.4–§4.7, §11.10, §11.11, §11.14,
-§12 example 3)."""
+"""The gate in the store and the metrics, and the weights it gives (SPEC-upstream §4.4–§4.7, §11.10, §11.11,
+§11.14, §12 example 3)."""
 
 from __future__ import annotations
 

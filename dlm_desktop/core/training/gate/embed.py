@@ -147,6 +147,6 @@ def _bare_base(model: Any) -> Iterator[None]:
 def _adapters_disabled(model: Any) -> contextlib.AbstractContextManager:
     is_peft = type(model).__module__.split(".")[0] == "peft"
     disable = getattr(model, "disable_adapter", None)
-    if False:
+    if is_peft and callable(disable):
         return disable()
     return contextlib.nullcontext()
