@@ -97,6 +97,95 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK if result.status == "ok" else EXIT_FAILURE
 
 
+def _parse_mix(text: str) -> dict[str, float]:
+    """`name:weight[,name:weight...]` (order kept; weights are numbers >= 0; no duplicates or empty entries)."""
+    import math
+    import re
+
+    mix: dict[str, float] = {}
+    for entry in text.split(","):
+        name, sep, weight = entry.strip().partition(":")
+        name, weight = name.strip(), weight.strip()
+        if not sep or not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", name) or not weight:
+            raise argparse.ArgumentTypeError(f"{entry.strip()!r} is not name:weight (e.g. knowledge:0.7,tone:0.3)")
+        try:
+            value = float(weight)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"weight {weight!r} of {name!r} is not a number") from None
+        if not math.isfinite(value) or value < 0 or name in mix:
+            raise argparse.ArgumentTypeError(f"{name!r}: weights must be finite, 0 or more, each adapter once")
+        mix[name] = value
+    return mix
+
+
+def _export_json(result) -> dict:
+    manifest = json.loads(result.manifest.read_text(encoding="utf-8"))
+    artifacts = [
+        {"path": str(result.out_dir / a["path"]), "sha256": a["sha256"], "size_bytes": a["size_bytes"]}
+        for a in manifest.get("artifacts", [])
+    ]
+    parity = result.parity or {}
+    ollama = result.ollama
+    return {
+        "out_dir": str(result.out_dir),
+        "artifacts": artifacts,
+        "modelfile": str(result.modelfile),
+        "gate_mode": result.selection.gate_mode,
+        "mix": dict(result.selection.mix) if len(result.selection.adapters) > 1 else None,
+        "quant": result.quant,
+        "parity": {k: parity.get(k) for k in ("greedy_exact", "top1_agreement", "prompts", "passed")}
+        | {"greedy_match": parity.get("greedy_exact")} if parity else None,
+        "ollama": {
+            "created": bool(ollama and ollama.status == "created"),
+            "name": result.ollama_name,
+            "message": ollama.message if ollama else "not requested (--no-ollama); run: "
+            f"cd {result.out_dir} && ollama create {result.ollama_name} -f Modelfile",
+        },
+    }
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from dlm_desktop.cli_progress import ProgressLine, ctrl_c_cancels, drive
+    from dlm_desktop.core.export import ExportLog, ExportNotice, ExportProgress, ExportRequest, run_export
+
+    request = ExportRequest(
+        document_path=Path(args.document), quant=args.quant, merged=args.merged, mix=args.mix,
+        adapter=args.adapter, name=args.name, out_dir=args.out, ollama=not args.no_ollama, parity=True,
+    )
+    progress = ProgressLine()
+
+    def on_event(event) -> None:
+        if isinstance(event, ExportProgress):
+            fraction = event.done / event.total if event.total else None
+            progress.bar(fraction, f"{event.stage}: {event.message}")
+        elif isinstance(event, ExportNotice):
+            progress.message(event.message)
+        elif isinstance(event, ExportLog) and not args.json:
+            pass  # tool output stays in the details (GUI); the terminal shows stages
+
+    with ctrl_c_cancels() as stop:
+        try:
+            result = drive(run_export(request, should_stop=stop.is_set), on_event)
+        finally:
+            progress.finish()
+    summary = _export_json(result)
+    if args.json:
+        _print_json(summary)
+    else:
+        for artifact in summary["artifacts"]:
+            sys.stdout.write(f"wrote {artifact['path']} ({artifact['size_bytes'] / 1e6:.1f} MB)\n")
+        sys.stdout.write(f"wrote {summary['modelfile']}\n")
+        if summary["parity"]:
+            p = summary["parity"]
+            verdict = "matches" if p.get("passed") else "DIFFERS from"
+            sys.stdout.write(
+                f"parity: the exported model {verdict} the in-app model (top-1 agreement {p['top1_agreement']:.1%},"
+                f" identical greedy answers {p['greedy_exact']:.0%} of {p['prompts']} prompts)\n"
+            )
+        sys.stdout.write(summary["ollama"]["message"] + "\n")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dlm-desktop",
@@ -118,6 +207,19 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--base", default=None, metavar="KEY|PATH", help="use another base model than the document's")
     train.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     train.set_defaults(handler=_cmd_train)
+
+    export = sub.add_parser("export", help="export to GGUF + an Ollama Modelfile, checked against the in-app model")
+    export.add_argument("document", help="path to a .dlm file")
+    export.add_argument("--quant", choices=["F16", "Q8_0", "Q4_K_M", "Q5_K_M", "Q6_K"], default=None)
+    export.add_argument("--merged", action="store_true", help="merge the adapter into the base weights")
+    which = export.add_mutually_exclusive_group()
+    which.add_argument("--mix", type=_parse_mix, default=None, metavar="SPEC", help="manual mix, e.g. a:0.7,b:0.3")
+    which.add_argument("--adapter", default=None, metavar="NAME", help="export one named adapter")
+    export.add_argument("--name", default=None, help="the Ollama model name (default dlm-<id>:vNNNN)")
+    export.add_argument("--out", type=Path, default=None, metavar="DIR", help="default: beside the document")
+    export.add_argument("--no-ollama", action="store_true", help="do not run `ollama create`")
+    export.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    export.set_defaults(handler=_cmd_export)
 
     doctor = sub.add_parser("doctor", help="show the compute runtime picked on this machine and why")
     doctor.add_argument("--json", action="store_true", help="print one JSON object")

@@ -1,0 +1,70 @@
+"""An export killed with SIGKILL mid-conversion leaves no artifact behind, and the next export succeeds."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from dlm_desktop.core.export import ExportCancelled, ExportRequest, run_export
+from dlm_desktop.core.store.paths import StorePaths
+from tests.core.export.export_helpers import commit_adapter, drain, make_peft_adapter
+from tests.core.export.test_export_pipeline import SINGLE_DOC
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def document(tmp_path, offline_base_env, offline_smollm2_dir, monkeypatch):
+    monkeypatch.setenv("DLM_DESKTOP_GGUF_CACHE", str(tmp_path / "fresh-cache"))  # force a real conversion
+    path = tmp_path / "doc.dlm"
+    path.write_text(SINGLE_DOC, encoding="utf-8")
+    adapter = make_peft_adapter(offline_smollm2_dir, tmp_path / "peft", r=4, alpha=8, targets=["q_proj"], seed=9)
+    commit_adapter(StorePaths.for_dlm("01JDXMDESKTQPEXAMP1E000009"), adapter)
+    return path
+
+
+def artifacts(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith(".staging-")) if folder.exists() else []
+
+
+def test_sigkill_during_conversion_leaves_nothing_partial(document):
+    script = textwrap.dedent(f"""
+        from dlm_desktop.core.export import ExportRequest, ExportProgress, run_export
+        for event in run_export(ExportRequest({str(document)!r}, quant="F16", ollama=False)):
+            if isinstance(event, ExportProgress) and event.stage == "convert-base" and event.done == 60:
+                print("HALFWAY", flush=True)
+                import time; time.sleep(60)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                             env=dict(os.environ))
+    try:
+        assert child.stdout.readline().strip() == "HALFWAY"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(30)
+    out = document.parent / "doc-export"
+    assert artifacts(out) == []
+    assert list(out.glob(".staging-*"))  # the dead export's scratch folder, never an artifact
+    _, result = drain(run_export(ExportRequest(document, quant="F16", ollama=False)))
+    assert artifacts(out) == ["Modelfile", "adapter.gguf", "base.F16.gguf", "export_manifest.json"]
+    assert not list(out.glob(".staging-*")) and result.base_gguf.stat().st_size > 100_000_000
+
+
+def test_stopping_publishes_nothing(document):
+    calls = {"n": 0}
+
+    def stop_soon() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 40
+
+    with pytest.raises(ExportCancelled):
+        drain(run_export(ExportRequest(document, quant="F16", ollama=False), should_stop=stop_soon))
+    out = document.parent / "doc-export"
+    assert artifacts(out) == [] and not list(out.glob(".staging-*"))
