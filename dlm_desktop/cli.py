@@ -255,14 +255,26 @@ def _quiet_libraries() -> None:
     warnings.filterwarnings("ignore", category=UserWarning, module=r"(transformers|peft|torch)\b")
 
 
+def _run_window(argv: list[str]) -> int:
+    """`dlm-desktop [DOCUMENT] [--self-test [--screenshots DIR]]`: the desktop window."""
+    parser = argparse.ArgumentParser(prog="dlm-desktop", description="Open the DLM Desktop window.")
+    parser.add_argument("document", nargs="?", help="a .dlm file to open (default: the last one, or the example)")
+    parser.add_argument("--self-test", action="store_true", help="open offscreen, render every pane, exit 0")
+    parser.add_argument("--screenshots", metavar="DIR", help="with --self-test: save a PNG of each pane here")
+    args = parser.parse_args(argv)
+    from dlm_desktop.gui.app import run_app
+
+    return run_app(args.document, self_test=args.self_test, screenshots_dir=args.screenshots)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     _quiet_libraries()
     parser = build_parser()
+    commands = set(parser._subparsers._group_actions[0].choices)  # noqa: SLF001 - argparse keeps them there
+    if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help", "--version")):
+        return _run_window(argv)
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return EXIT_OK
     return run_handler(args.handler, args)
 
 

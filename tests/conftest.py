@@ -20,6 +20,7 @@ def _isolated_homes(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("dlm-home")
     monkeypatch.setenv("DLM_HOME", str(home))
     monkeypatch.setenv("DLM_DESKTOP_CONFIG_DIR", str(home / "config"))
+    monkeypatch.setenv("DLM_DESKTOP_DOCUMENTS_DIR", str(home / "Documents"))
     monkeypatch.setenv("DLM_DESKTOP_MODEL_CACHE", str(home / "model-cache"))
     monkeypatch.setenv("DLM_DESKTOP_HF_CACHE", str(home / "hf-cache"))
     yield

@@ -42,6 +42,7 @@ class DiagnosticsController(QObject):
         self._dispatched_at = 0.0
         self.last_result: CheckResult | None = None
         self.last_latency_ms = 0.0
+        self.checks_dispatched = 0
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(max(0, delay_ms))
@@ -81,6 +82,7 @@ class DiagnosticsController(QObject):
         if request is None:
             return
         self._dispatched_at = time.perf_counter()
+        self.checks_dispatched += 1
         job = partial(check_document_text, request.text, request.path, self._revision, untitled=request.untitled)
         self._runner.start(job)
 

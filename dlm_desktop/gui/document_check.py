@@ -17,6 +17,8 @@ from dlm_desktop.core.document.errors import DocumentError
 from dlm_desktop.core.document.parse import DocumentWarning, parse_text
 from dlm_desktop.core.document.pipeline import DocumentReport, analyze_document
 from dlm_desktop.core.document.weights import load_document_weights
+from dlm_desktop.gui.mix_logic import MixBasis, mix_basis
+from dlm_desktop.gui.outline_data import OutlineGroup, outline_groups
 
 ERROR = "error"
 WARNING = "warning"
@@ -50,6 +52,8 @@ class CheckResult:
     diagnostics: tuple[Diagnostic, ...]
     own_weights: dict[str, dict[str, float]] = field(default_factory=dict)
     rows_by_section_id: dict[str, int] = field(default_factory=dict)
+    outline: tuple[OutlineGroup, ...] = ()
+    mix: MixBasis | None = None
     seconds: float = 0.0
 
     @property
@@ -78,9 +82,17 @@ def check_document_text(text: str, path: Path, revision: int = 0, *, untitled: b
         diagnostics.insert(0, _from_error(exc, path))
     except Exception as exc:  # noqa: BLE001 - a bug in the engine must not crash the window
         diagnostics.insert(0, Diagnostic(ERROR, f"internal error while checking: {exc!r}", "please report this"))
-    rows = _rows_by_section_id(report) if report is not None else {}
+    rows, outline, mix = {}, (), None
+    if report is not None:
+        try:  # the panes' views of the report are derived here too, off the GUI thread
+            rows = _rows_by_section_id(report)
+            outline = outline_groups(report, rows)
+            mix = mix_basis(report, own_weights)
+        except Exception as exc:  # noqa: BLE001 - never let a view take the window down
+            diagnostics.insert(0, Diagnostic(ERROR, f"internal error while checking: {exc!r}", "please report this"))
+            report = None
     elapsed = time.perf_counter() - started
-    return CheckResult(revision, shown_path, report, tuple(diagnostics), own_weights, rows, elapsed)
+    return CheckResult(revision, shown_path, report, tuple(diagnostics), own_weights, rows, outline, mix, elapsed)
 
 
 def _from_error(exc: DocumentError, document: Path) -> Diagnostic:

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, Signal, Slot
 from PySide6.QtGui import QTextCursor
-from PySide6.QtWidgets import QPlainTextEdit
 
 from dlm_desktop.core.document.editing import save_document_text
 from dlm_desktop.core.document.text import normalize_newlines
 from dlm_desktop.gui.file_checks import LoadedDocument, OpenProblemError, read_document_for_editor
+from dlm_desktop.gui.panes.editor import DocumentEditor
 from dlm_desktop.gui.user_files import UNTITLED_NAME
 
 
@@ -31,7 +31,7 @@ class DocumentSession(QObject):
     external_change_detected = Signal(Path)
     file_missing = Signal(Path)
 
-    def __init__(self, editor: QPlainTextEdit, parent: QObject | None = None) -> None:
+    def __init__(self, editor: DocumentEditor, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._editor = editor
         self.path: Path | None = None
@@ -65,7 +65,7 @@ class DocumentSession(QObject):
         self._set_path(loaded.path)
         self._disk_text = loaded.text
         self._pending_disk_text = None
-        self._editor.setPlainText(loaded.text)
+        self._editor.load_text(loaded.text)
         self._editor.document().setModified(False)
         self.is_open = True
         self.document_loaded.emit(loaded.path)
@@ -74,7 +74,7 @@ class DocumentSession(QObject):
         """A new document that exists only in the editor until it is saved."""
         self._set_path(None)
         self._disk_text = None
-        self._editor.setPlainText(text)
+        self._editor.load_text(text)
         self._editor.document().setModified(True)
         self.is_open = True
         self.document_loaded.emit(None)

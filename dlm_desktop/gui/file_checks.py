@@ -20,6 +20,7 @@ from dlm_desktop.core.document.text import decode_document_bytes
 
 DOCUMENT_SUFFIX = ".dlm"
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+PLAIN_EDITING_CHARS = 2_000_000  # above this the editor drops syntax colours (they double the load time)
 _SNIFF_BYTES = 8192
 _TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".rst", ".text", ".csv", ".json", ".html", ".py"})
 _MAGIC = (
@@ -151,6 +152,8 @@ def read_document_for_editor(path: Path) -> LoadedDocument:
         notes.append("the invisible byte-order mark at the start will not be saved back")
     if decoded.had_crlf:
         notes.append("Windows line endings will be saved as plain line feeds")
+    if len(decoded.text) > PLAIN_EDITING_CHARS:
+        notes.append("the document is large, so the editor shows it without colours to keep typing fast")
     return LoadedDocument(path, decoded.text, tuple(notes))
 
 

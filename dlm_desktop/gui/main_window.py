@@ -9,7 +9,7 @@ from typing import Callable
 
 from PySide6.QtCore import QByteArray, Qt, Signal, Slot
 from PySide6.QtWidgets import (
-    QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QStackedWidget, QTabWidget, QVBoxLayout, QWidget,
+    QApplication, QLabel, QMainWindow, QMessageBox, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from dlm_desktop import __version__
@@ -47,6 +47,9 @@ PENDING_TEXTS = {
                   "the one you chatted with."),
 }
 DEFAULT_SIZE = (1280, 800)
+OUTLINE_WIDTH = 360
+OUTLINE_SHARE = 0.27  # of the window's width on first show, within the bounds below
+OUTLINE_BOUNDS = (320, 520)
 
 
 class MainWindow(QMainWindow):
@@ -72,7 +75,9 @@ class MainWindow(QMainWindow):
         self._window_state = window_state
         self._persist = persist_settings
         self._shut_down = False
-        self.theme = theme if theme is not None else ThemeController(QApplication.instance(), self.settings.color_scheme)
+        self._sized_outline = False  # the outline gets its width from the window on first show
+        self.theme = theme if theme is not None else ThemeController(QApplication.instance(), self.settings.color_scheme, self)
+        self.setObjectName("DlmMainWindow")
         self.setWindowTitle("DLM Desktop")
         self.setAcceptDrops(True)
         self._build_workspace()
@@ -92,20 +97,16 @@ class MainWindow(QMainWindow):
         self.editor = DocumentEditor(self)
         self.session = DocumentSession(self.editor, self)
         self.strip = DiagnosticsStrip(self)
+        self.outline = OutlinePane(self)
         self.welcome = WelcomePage(self)
-        editor_page = QWidget(self)
-        column = QVBoxLayout(editor_page)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(0)
-        column.addWidget(self.editor, 1)
-        column.addWidget(self.strip)
         self.document_stack = QStackedWidget(self)
         self.document_stack.addWidget(self.welcome)
-        self.document_stack.addWidget(editor_page)
+        self.document_stack.addWidget(self._build_document_splitter())
         self.mix_pane = TrainingMixPane(self.settings.mix_save_delay_ms, self)
         self.pending = {index: PendingPane(*PENDING_TEXTS[index], parent=self) for index in PENDING_TEXTS}
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
+        self.tabs.tabBar().setDrawBase(False)
         pages = {PANE_DOCUMENT: self.document_stack, PANE_MIX: self.mix_pane, **self.pending}
         for index, name in enumerate(PANE_NAMES):
             self.tabs.addTab(pages[index], name)
@@ -120,16 +121,23 @@ class MainWindow(QMainWindow):
         layout.addLayout(banner_box)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
-        self.outline = OutlinePane(self)
-        self.outline_dock = QDockWidget("Outline", self)
-        self.outline_dock.setObjectName("OutlineDock")
-        self.outline_dock.setFeatures(
-            QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable
-        )
-        self.outline_dock.setWidget(self.outline)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.outline_dock)
-        self.resizeDocks([self.outline_dock], [340], Qt.Orientation.Horizontal)
         self.drop_overlay = DropOverlay(self)
+
+    def _build_document_splitter(self) -> QSplitter:
+        """Outline | editor over the diagnostics strip."""
+        editor_column = QWidget(self)
+        column = QVBoxLayout(editor_column)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.editor, 1)
+        column.addWidget(self.strip)
+        self.document_splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.document_splitter.setObjectName("DocumentSplitter")
+        self.document_splitter.addWidget(self.outline)
+        self.document_splitter.addWidget(editor_column)
+        self.document_splitter.setStretchFactor(1, 1)
+        self.document_splitter.setSizes([OUTLINE_WIDTH, DEFAULT_SIZE[0] - OUTLINE_WIDTH])
+        return self.document_splitter
 
     def _build_status_bar(self) -> None:
         self.cursor_status = QLabel(self)
@@ -182,15 +190,34 @@ class MainWindow(QMainWindow):
     def show_pane(self, index: int) -> None:
         self.tabs.setCurrentIndex(index)
 
+    def install_pane(self, index: int, pane: QWidget) -> None:
+        """Put a real pane where its placeholder is (PANE_TRAIN, PANE_CHAT, PANE_EXPORT). The pane follows the
+        document through `document_checked(CheckResult)` and the hardware through `runtime_detected`."""
+        placeholder = self.pending.pop(index)
+        current = self.tabs.currentIndex()
+        self.tabs.removeTab(index)
+        self.tabs.insertTab(index, pane, self.theme_icon(PANE_ICONS[index]), PANE_NAMES[index])
+        self.tabs.setCurrentIndex(current)
+        placeholder.deleteLater()
+
+    def theme_icon(self, name: str, size: int = 48):
+        return themed_icon(name, self.theme.colors.muted, size)
+
     def check_now(self) -> None:
-        """F5: check the document again (e.g. after editing files its training.sources read)."""
+        """F5: check the document again, re-reading its source files and training.yaml from disk."""
         if self.session.is_open:
+            self.mix_pane.reread_weights_on_next_result()
             self.diagnostics.check_now()
 
     def start_background_work(self) -> None:
         """Probe the hardware in the background (it imports torch: never before the first paint)."""
         if not self.runtime_runner.is_running() and self.runtime_status.property("detected") is None:
             self.runtime_runner.start(partial(detect_runtime, self.settings.backend, self._facts_probe))
+
+    def set_outline_visible(self, visible: bool) -> None:
+        self.outline.setVisible(visible)
+        if self.actions.show_outline.isChecked() != visible:
+            self.actions.show_outline.setChecked(visible)
 
     def set_color_scheme(self, scheme: str) -> None:
         self.settings.color_scheme = scheme
@@ -224,6 +251,14 @@ class MainWindow(QMainWindow):
         )
 
     # ----- window events ----------------------------------------------------------------------------------------------
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if not self._sized_outline:
+            self._sized_outline = True
+            low, high = OUTLINE_BOUNDS
+            outline = int(min(high, max(low, self.width() * OUTLINE_SHARE)))
+            self.document_splitter.setSizes([outline, max(1, self.width() - outline)])
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         if not self.commands.confirm_discard_changes():
@@ -356,14 +391,20 @@ class MainWindow(QMainWindow):
             return
         geometry = self._window_state.value("geometry")
         state = self._window_state.value("state")
+        splitter = self._window_state.value("document_splitter")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
         if isinstance(state, QByteArray):
             self.restoreState(state)
+        if isinstance(splitter, QByteArray) and self.document_splitter.restoreState(splitter):
+            self._sized_outline = True  # the user's own split wins
+        self.set_outline_visible(str(self._window_state.value("outline_visible", "true")).lower() == "true")
 
     def _save_geometry(self) -> None:
         if self._window_state is None:
             return
         self._window_state.setValue("geometry", self.saveGeometry())
         self._window_state.setValue("state", self.saveState())
+        self._window_state.setValue("document_splitter", self.document_splitter.saveState())
+        self._window_state.setValue("outline_visible", not self.outline.isHidden())
         self._window_state.sync()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from dlm_desktop.core.document.errors import WeightsError
+from dlm_desktop.core.document.pipeline import DocumentReport
 from dlm_desktop.core.document.weights import (
     IMPLICIT_ADAPTER_KEY,
     IMPLICIT_SECTION_KEY,
@@ -23,7 +24,6 @@ from dlm_desktop.core.document.weights import (
     implicit_tags_for_sections,
     merge_weights_maps,
 )
-from dlm_desktop.gui.document_check import CheckResult
 
 CHARS_PER_TOKEN = 4
 MIN_WEIGHT, MAX_WEIGHT = 0.0, 4.0
@@ -96,15 +96,12 @@ def row_tags(row: Mapping[str, Any], implicit: Mapping[str, Mapping[str, str]]) 
     return tags
 
 
-def mix_basis(result: CheckResult) -> MixBasis | None:
-    """The sliders and preview inputs of a successful check (None when the check found an error)."""
-    report = result.report
-    if report is None:
-        return None
+def mix_basis(report: DocumentReport, own_weights: Mapping[str, Mapping[str, float]]) -> MixBasis:
+    """The sliders and preview inputs of an analyzed document (computed on the checking thread)."""
     implicit = implicit_tags_for_sections(report.sections, report.frontmatter.training.adapter_names())
     rows = tuple(report.rows)
     tags_per_row = tuple(row_tags(row, implicit) for row in rows)
-    sources = _source_only_weights(report.weights, result.own_weights)
+    sources = _source_only_weights(report.weights, own_weights)
     lines = {}
     for section in report.sections:
         lines.setdefault(section.section_id, section.start_line)
@@ -171,14 +168,15 @@ def preview_mix(basis: MixBasis, own_weights: Mapping[str, Mapping[str, float]])
     return MixPreview(tags, before, len(expanded), tokens_before, total_tokens)
 
 
-def weights_to_write(on_disk: Mapping[str, Mapping[str, float]], current: Mapping[str, Mapping[str, float]]) -> Weights:
-    """The `weights:` to save: every pair already in the file (with its new value), plus pairs moved off 1×.
-
-    Moving a slider away and back leaves no `1.0` line behind, while a `1.0` the user wrote by hand stays.
+def weights_to_write(
+    hand_written: Mapping[str, Mapping[str, float]], current: Mapping[str, Mapping[str, float]]
+) -> Weights:
+    """The `weights:` to save: every pair the file had when it was opened (with its new value), plus the
+    pairs moved off 1×. Moving a slider away and back leaves no `1.0` line behind; a hand-written one stays.
     """
     result: Weights = {}
     for key, per_value in current.items():
         for value, weight in per_value.items():
-            if weight != 1.0 or value in on_disk.get(key, {}):
+            if weight != 1.0 or value in hand_written.get(key, {}):
                 result.setdefault(key, {})[value] = float(weight)
     return result

@@ -22,6 +22,7 @@ class WindowActions:
     undo: QAction
     redo: QAction
     check: QAction
+    show_outline: QAction
     recent_menu: QMenu
     scheme_group: QActionGroup
 
@@ -39,7 +40,17 @@ def _action(window: QMainWindow, text: str, slot: Callable, *shortcuts, tip: str
 def build_menus(window, commands, editor, show_pane: Callable[[int], None], pane_names: list[str]) -> WindowActions:
     """Create the menu bar of `window` (a MainWindow) and return the actions other code enables/disables."""
     bar = window.menuBar()
-    file_menu = bar.addMenu("&File")
+    file_actions = _file_menu(window, bar.addMenu("&File"), commands)
+    undo, redo = _edit_menu(window, bar.addMenu("&Edit"), editor)
+    check, show_outline, scheme_group = _view_menu(window, bar.addMenu("&View"), show_pane, pane_names)
+    help_menu = bar.addMenu("&Help")
+    help_menu.addAction(_action(window, "&About DLM Desktop", window.show_about))
+    new, open_, open_folder, recent_menu, open_example, save, save_as, quit_ = file_actions
+    return WindowActions(new, open_, open_folder, open_example, save, save_as, quit_, undo, redo, check,
+                         show_outline, recent_menu, scheme_group)
+
+
+def _file_menu(window, menu: QMenu, commands) -> tuple:
     new = _action(window, "&New document", commands.new_document, QKeySequence.StandardKey.New,
                   tip="Start a document from a commented template")
     open_ = _action(window, "&Open…", commands.open_with_dialog, QKeySequence.StandardKey.Open)
@@ -50,43 +61,47 @@ def build_menus(window, commands, editor, show_pane: Callable[[int], None], pane
     save = _action(window, "&Save", commands.save, QKeySequence.StandardKey.Save)
     save_as = _action(window, "Save &as…", commands.save_as, "Ctrl+Shift+S")
     quit_ = _action(window, "&Quit", window.close, QKeySequence.StandardKey.Quit)
-    for item in (new, open_, open_folder):
-        file_menu.addAction(item)
-    file_menu.addMenu(recent_menu)
-    file_menu.addAction(open_example)
-    file_menu.addSeparator()
-    file_menu.addActions([save, save_as])
-    file_menu.addSeparator()
-    file_menu.addAction(quit_)
+    menu.addActions([new, open_, open_folder])
+    menu.addMenu(recent_menu)
+    menu.addAction(open_example)
+    menu.addSeparator()
+    menu.addActions([save, save_as])
+    menu.addSeparator()
+    menu.addAction(quit_)
+    return new, open_, open_folder, recent_menu, open_example, save, save_as, quit_
 
-    edit_menu = bar.addMenu("&Edit")
+
+def _edit_menu(window, menu: QMenu, editor) -> tuple[QAction, QAction]:
     undo = _action(window, "&Undo", editor.undo, QKeySequence.StandardKey.Undo)
     redo = _action(window, "&Redo", editor.redo, "Ctrl+Y", "Ctrl+Shift+Z")
     undo.setEnabled(False)
     redo.setEnabled(False)
     editor.undoAvailable.connect(undo.setEnabled)
     editor.redoAvailable.connect(redo.setEnabled)
-    edit_menu.addActions([undo, redo])
-    edit_menu.addSeparator()
-    edit_menu.addAction(_action(window, "Cu&t", editor.cut, QKeySequence.StandardKey.Cut))
-    edit_menu.addAction(_action(window, "&Copy", editor.copy, QKeySequence.StandardKey.Copy))
-    edit_menu.addAction(_action(window, "&Paste", editor.paste, QKeySequence.StandardKey.Paste))
-    edit_menu.addAction(_action(window, "Select &all", editor.selectAll, QKeySequence.StandardKey.SelectAll))
+    menu.addActions([undo, redo])
+    menu.addSeparator()
+    menu.addAction(_action(window, "Cu&t", editor.cut, QKeySequence.StandardKey.Cut))
+    menu.addAction(_action(window, "&Copy", editor.copy, QKeySequence.StandardKey.Copy))
+    menu.addAction(_action(window, "&Paste", editor.paste, QKeySequence.StandardKey.Paste))
+    menu.addAction(_action(window, "Select &all", editor.selectAll, QKeySequence.StandardKey.SelectAll))
+    return undo, redo
 
-    view_menu = bar.addMenu("&View")
+
+def _view_menu(window, menu: QMenu, show_pane: Callable[[int], None], pane_names: list[str]) -> tuple:
     check = _action(window, "&Check the document now", window.check_now, "F5")
-    view_menu.addAction(check)
-    view_menu.addAction(window.outline_dock.toggleViewAction())
-    view_menu.addSeparator()
+    menu.addAction(check)
+    show_outline = QAction("Show the &outline", window)
+    show_outline.setCheckable(True)
+    show_outline.setChecked(True)
+    show_outline.setShortcut(QKeySequence("Ctrl+Shift+L"))
+    show_outline.toggled.connect(window.set_outline_visible)
+    menu.addAction(show_outline)
+    menu.addSeparator()
     for number, name in enumerate(pane_names):
-        view_menu.addAction(_action(window, name, lambda n=number: show_pane(n), f"Ctrl+{number + 1}"))
-    view_menu.addSeparator()
-    scheme_group = _scheme_menu(window, view_menu.addMenu("&Appearance"))
-
-    help_menu = bar.addMenu("&Help")
-    help_menu.addAction(_action(window, "&About DLM Desktop", window.show_about))
-    return WindowActions(new, open_, open_folder, open_example, save, save_as, quit_, undo, redo, check,
-                         recent_menu, scheme_group)
+        menu.addAction(_action(window, name, lambda n=number: show_pane(n), f"Ctrl+{number + 1}"))
+    menu.addSeparator()
+    scheme_group = _scheme_menu(window, menu.addMenu("&Appearance"))
+    return check, show_outline, scheme_group
 
 
 def _scheme_menu(window, menu: QMenu) -> QActionGroup:

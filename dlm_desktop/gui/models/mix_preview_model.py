@@ -6,9 +6,16 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
 from dlm_desktop.gui.mix_logic import MixPreview, TagPreview
 
-COLUMNS = ("Tag", "Rows written", "Rows trained", "≈ Tokens", "Token share")
+COLUMNS = ("Tag", "In document", "In training", "≈ Tokens", "Token share")
 TAG, ROWS_BEFORE, ROWS_AFTER, TOKENS, SHARE = range(len(COLUMNS))
 SHARE_ROLE = Qt.ItemDataRole.UserRole + 1
+_HEADER_TIPS = (
+    "A tag on the training rows: the kind of section, the adapter, or a tag of the source files",
+    "Rows with this tag as the document is written",
+    "Rows with this tag after weighting: what one epoch of training sees",
+    "An estimate of the training tokens with this tag: characters ÷ 4 (the model's tokenizer decides)",
+    "This tag's share of all estimated training tokens",
+)
 
 
 class MixPreviewModel(QAbstractTableModel):
@@ -33,8 +40,8 @@ class MixPreviewModel(QAbstractTableModel):
     def headerData(self, section: int, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole and section == TOKENS:
-            return "An estimate: characters ÷ 4. The real count depends on the model's tokenizer."
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return _HEADER_TIPS[section]
         return None
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):

@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QFontDatabase, QPainter, QTextCharFormat, QTex
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
 
 from dlm_desktop.gui.document_check import ERROR, Diagnostic
+from dlm_desktop.gui.file_checks import PLAIN_EDITING_CHARS
 from dlm_desktop.gui.panes.highlighter import DlmHighlighter
 from dlm_desktop.gui.theme import LIGHT, ThemeColors
 
@@ -52,6 +53,15 @@ class DocumentEditor(QPlainTextEdit):
         self._on_self_block_count_changed(0)
 
     # ----- public API -------------------------------------------------------------------------------------------
+
+    def load_text(self, text: str) -> None:
+        """Replace the whole text (a new undo history); very large texts are shown without colours."""
+        colored = len(text) <= PLAIN_EDITING_CHARS
+        self.highlighter.setDocument(self.document() if colored else None)
+        self.setPlainText(text)
+
+    def is_highlighting(self) -> bool:
+        return self.highlighter.document() is not None
 
     def set_colors(self, colors: ThemeColors) -> None:
         self._colors = colors

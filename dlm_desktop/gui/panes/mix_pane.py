@@ -12,14 +12,14 @@ from pathlib import Path
 from PySide6.QtCore import QRect, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
-    QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea, QSplitter, QStyledItemDelegate, QTableView,
+    QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea, QStyledItemDelegate, QTableView,
     QVBoxLayout, QWidget,
 )
 
 from dlm_desktop.core.document.editing import reset_training_yaml_weights, training_yaml_path, write_training_yaml_weights
 from dlm_desktop.core.document.errors import DocumentError
 from dlm_desktop.gui.document_check import CheckResult
-from dlm_desktop.gui.mix_logic import MixBasis, MixPreview, mix_basis, preview_mix, weights_to_write
+from dlm_desktop.gui.mix_logic import MixBasis, MixPreview, preview_mix, weights_to_write
 from dlm_desktop.gui.models.mix_preview_model import SHARE, SHARE_ROLE, MixPreviewModel
 from dlm_desktop.gui.panes.mix_groups import WeightGroups
 from dlm_desktop.gui.theme import LIGHT, ThemeColors
@@ -54,6 +54,8 @@ class TrainingMixPane(QWidget):
         self._basis: MixBasis | None = None
         self._weights: dict[str, dict[str, float]] = {}
         self._on_disk: dict[str, dict[str, float]] = {}
+        self._hand_written: dict[str, dict[str, float]] = {}  # the weights the file had when it was opened
+        self._reread_weights = False
         self.preview = MixPreview()
         self._save_timer = QTimer(self)
         self._save_timer.setSingleShot(True)
@@ -65,6 +67,29 @@ class TrainingMixPane(QWidget):
     # ----- layout ---------------------------------------------------------------------------------------------------
 
     def _build(self) -> None:
+        self.groups = WeightGroups(self)
+        self.groups.weight_changed.connect(self._on_groups_weight_changed)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.groups)
+        scroll.setMinimumWidth(380)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        body = QHBoxLayout()
+        body.setSpacing(16)
+        body.addWidget(scroll, 5)
+        body.addWidget(self._build_preview(), 4)
+        self.status = QLabel(self)
+        self.status.setProperty("role", "muted")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(20, 16, 20, 12)
+        column.addLayout(self._build_header())
+        column.addSpacing(8)
+        column.addLayout(body, 1)
+        column.addWidget(self.status)
+
+    def _build_header(self) -> QVBoxLayout:
         title = QLabel("Training mix", self)
         title.setObjectName("PaneTitle")
         intro = QLabel(
@@ -75,35 +100,18 @@ class TrainingMixPane(QWidget):
         intro.setWordWrap(True)
         self.reset_button = QPushButton("Reset all to 1×", self)
         self.reset_button.clicked.connect(self._on_reset_button_clicked)
-        header = QHBoxLayout()
-        header.addWidget(title)
-        header.addStretch(1)
-        header.addWidget(self.reset_button)
-        self.groups = WeightGroups(self)
-        self.groups.weight_changed.connect(self._on_groups_weight_changed)
-        scroll = QScrollArea(self)
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.groups)
-        splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        splitter.addWidget(scroll)
-        splitter.addWidget(self._build_preview())
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setChildrenCollapsible(False)
-        self.status = QLabel(self)
-        self.status.setProperty("role", "muted")
-        self.status.setWordWrap(True)
-        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(20, 16, 20, 12)
-        column.addLayout(header)
-        column.addWidget(intro)
-        column.addSpacing(8)
-        column.addWidget(splitter, 1)
-        column.addWidget(self.status)
+        row = QHBoxLayout()
+        row.addWidget(title)
+        row.addStretch(1)
+        row.addWidget(self.reset_button)
+        header = QVBoxLayout()
+        header.addLayout(row)
+        header.addWidget(intro)
+        return header
 
     def _build_preview(self) -> QWidget:
         box = QWidget(self)
+        box.setMinimumWidth(340)
         title = QLabel("What training will see", box)
         title.setObjectName("SectionTitle")
         self.totals = QLabel(box)
@@ -119,15 +127,16 @@ class TrainingMixPane(QWidget):
         self.table.setShowGrid(False)
         self.table.setAlternatingRowColors(True)
         self.table.setSelectionMode(QTableView.SelectionMode.NoSelection)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(SHARE, QHeaderView.ResizeMode.Stretch)
         self._bar = _ShareBarDelegate(self.table)
         self.table.setItemDelegateForColumn(SHARE, self._bar)
         estimate = QLabel("Tokens are an estimate (characters ÷ 4); the model's tokenizer decides the real count.", box)
         estimate.setProperty("role", "muted")
         estimate.setWordWrap(True)
         column = QVBoxLayout(box)
-        column.setContentsMargins(12, 0, 0, 0)
+        column.setContentsMargins(0, 0, 0, 0)
         for widget in (title, self.totals, self.preview_error):
             column.addWidget(widget)
         column.addWidget(self.table, 1)
@@ -147,12 +156,14 @@ class TrainingMixPane(QWidget):
             self._document, self._basis = None, None
             self._show_empty("Save the document first: its training mix is kept next to it, in .dlm/training.yaml.")
             return
-        if result.document_path != self._document:
+        if result.document_path != self._document or self._reread_weights:
+            self._reread_weights = False
             self.flush()
             self._document = result.document_path
             self._weights = {k: dict(v) for k, v in result.own_weights.items()}
             self._on_disk = {k: dict(v) for k, v in result.own_weights.items()}
-        basis = mix_basis(result)
+            self._hand_written = {k: dict(v) for k, v in result.own_weights.items()}
+        basis = result.mix
         if basis is None:
             self.status.setText("The document has an error; the sliders show its last readable version.")
             return
@@ -164,6 +175,11 @@ class TrainingMixPane(QWidget):
             self._show_empty("The document has no training rows yet: write some prose or a ### Q / ### A pair.")
         elif not self._save_timer.isActive():
             self.status.setText(f"The mix is kept in {self.training_yaml()}" if self._on_disk else self._where_text())
+
+    def reread_weights_on_next_result(self) -> None:
+        """The user asked for a fresh check (F5): take training.yaml's weights as they are on disk again."""
+        self.flush()
+        self._reread_weights = True
 
     def training_yaml(self) -> Path | None:
         return training_yaml_path(self._document.parent) if self._document is not None else None
@@ -200,7 +216,7 @@ class TrainingMixPane(QWidget):
         self.preview_error.setVisible(bool(self.preview.error))
         p = self.preview
         self.totals.setText(
-            f"{p.rows_before} rows written → <b>{p.rows_after} rows in training</b>, "
+            f"{p.rows_before} rows in the document → <b>{p.rows_after} rows in training</b>, "
             f"≈ {p.tokens_after:,} tokens (estimate)"
         )
         self.preview_updated.emit(self.preview)
@@ -224,7 +240,7 @@ class TrainingMixPane(QWidget):
         if self.preview.error:
             self.status.setText("Not saved: these weights leave nothing to train on. Raise at least one slider.")
             return
-        wanted = weights_to_write(self._on_disk, self._weights)
+        wanted = weights_to_write(self._hand_written, self._weights)
         target = training_yaml_path(self._document.parent)
         if not wanted and not target.exists():
             self.status.setText(self._where_text())
@@ -252,7 +268,7 @@ class TrainingMixPane(QWidget):
         except DocumentError as exc:
             self.status.setText(f"Could not reset: {exc.message}. {exc.fix}")
             return
-        self._weights, self._on_disk = {}, {}
+        self._weights, self._on_disk, self._hand_written = {}, {}, {}
         if self._basis is not None:
             self.groups.show_tags(self._basis.tags, self._weights)
         self._update_preview()

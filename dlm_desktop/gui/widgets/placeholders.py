@@ -9,6 +9,17 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 
+def _centered(label: QLabel, width: int = 560) -> QHBoxLayout:
+    """A wrapped paragraph of at most `width` pixels, centred (alignment flags break word-wrap heights)."""
+    label.setMaximumWidth(width)
+    label.setMinimumWidth(min(width, 320))
+    row = QHBoxLayout()
+    row.addStretch(1)
+    row.addWidget(label, 10)
+    row.addStretch(1)
+    return row
+
+
 class PendingPane(QWidget):
     """An empty pane with an icon, a title and one or two sentences."""
 
@@ -24,13 +35,12 @@ class PendingPane(QWidget):
         self.body.setObjectName("PendingBody")
         self.body.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.body.setWordWrap(True)
-        self.body.setMaximumWidth(560)
         column = QVBoxLayout(self)
         column.addStretch(2)
         column.addWidget(self.icon)
         column.addSpacing(8)
         column.addWidget(self.title)
-        column.addWidget(self.body, 0, Qt.AlignmentFlag.AlignHCenter)
+        column.addLayout(_centered(self.body))
         column.addStretch(3)
 
     def set_icon(self, icon) -> None:
@@ -55,7 +65,6 @@ class WelcomePage(QWidget):
         body.setObjectName("WelcomeBody")
         body.setAlignment(Qt.AlignmentFlag.AlignCenter)
         body.setWordWrap(True)
-        body.setMaximumWidth(560)
         self.open_button = QPushButton("Open…", self)
         self.new_button = QPushButton("New document", self)
         self.example_button = QPushButton("Open the example", self)
@@ -69,7 +78,7 @@ class WelcomePage(QWidget):
         column.addStretch(2)
         column.addWidget(self.icon)
         column.addWidget(title)
-        column.addWidget(body, 0, Qt.AlignmentFlag.AlignHCenter)
+        column.addLayout(_centered(body))
         column.addSpacing(12)
         column.addLayout(buttons)
         column.addStretch(3)
