@@ -225,6 +225,8 @@ def inspect_document(doc: Path) -> dict[str, Any]:
     frontmatter = parsed.frontmatter
 
     rows = sections_to_rows(list(parsed.sections))
+    if not rows:  # upstream's dataset builder refuses a document with nothing to train on
+        raise ValueError("no trainable rows — document has no non-empty PROSE/INSTRUCTION/PREFERENCE sections")
     rows_json = _plain(rows)
 
     maps = [d.config.weights for d in discovered if d.config is not None]
@@ -233,9 +235,7 @@ def inspect_document(doc: Path) -> dict[str, Any]:
     weights = merge_weights_maps(tuple(maps))
     seed = frontmatter.training.seed
     expanded = rows
-    # upstream's dataset builder refuses an empty row list first ("no trainable rows", reported as `no_rows`
-    # below), so "weights dropped every row" only applies when there were rows to drop
-    if weights and rows:
+    if weights:
         if A210:
             expanded = _a210_expand(rows, parsed.sections, frontmatter.training.adapters, weights, seed)
         else:
@@ -263,9 +263,6 @@ def inspect_document(doc: Path) -> dict[str, Any]:
         "expanded_section_ids": [r["_dlm_section_id"] for r in expanded],
         "split": split,
         "routing": routing,
-        # Upstream's trainer refuses a document with no rows at all ("no trainable rows"); inspect does not,
-        # so it is reported as a flag rather than as a refusal.
-        "no_rows": not rows,
         "warnings": [],
     }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
@@ -84,6 +84,20 @@ def edit_and_check(qtbot, window: MainWindow, change, timeout: int = 10_000):
     return blocker.args[0]
 
 
+def drag_enter_event(x: int, y: int, mime: QMimeData) -> QDragEnterEvent:
+    """A drag-enter event at (x, y), whichever point type this PySide6 takes."""
+    point = QPoint(x, y) if _takes_qpoint(QDragEnterEvent) else QPointF(x, y)
+    return QDragEnterEvent(point, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+
+
+def _takes_qpoint(event_type) -> bool:
+    try:
+        event_type(QPoint(0, 0), Qt.DropAction.CopyAction, QMimeData(), Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    except TypeError:
+        return False
+    return True
+
+
 def drop_urls(target, urls: list[QUrl]) -> tuple[bool, bool]:
     """A real drag enter + drop of `urls` on `target` through QApplication.sendEvent; returns (entered, dropped)."""
     mime = QMimeData()
@@ -91,9 +105,11 @@ def drop_urls(target, urls: list[QUrl]) -> tuple[bool, bool]:
     actions = Qt.DropAction.CopyAction | Qt.DropAction.LinkAction
     center = target.rect().center()
     buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    enter = QDragEnterEvent(QPointF(center), actions, mime, buttons, modifiers)
+    # Drag enter/move take a QPoint in PySide6 <= 6.11 and a QPointF from 6.12; the drop takes a QPointF.
+    point = center if _takes_qpoint(QDragEnterEvent) else QPointF(center)
+    enter = QDragEnterEvent(point, actions, mime, buttons, modifiers)
     QApplication.sendEvent(target, enter)
-    QApplication.sendEvent(target, QDragMoveEvent(QPointF(center), actions, mime, buttons, modifiers))
+    QApplication.sendEvent(target, QDragMoveEvent(point, actions, mime, buttons, modifiers))
     drop = QDropEvent(QPointF(center), actions, mime, buttons, modifiers)
     QApplication.sendEvent(target, drop)
     return enter.isAccepted(), drop.isAccepted()

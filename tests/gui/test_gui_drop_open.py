@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QUrl
 
 from dlm_desktop.gui.widgets.message_banner import INFO
-from tests.gui.gui_helpers import GOOD_DOCUMENT, drop_paths, drop_urls
+from tests.gui.gui_helpers import GOOD_DOCUMENT, drag_enter_event, drop_paths, drop_urls
 
 
 def test_dropping_a_dlm_file_opens_it(qtbot, window, good_document):
@@ -78,14 +78,13 @@ def test_several_dropped_items_open_the_first_and_say_so(qtbot, window, good_doc
 
 
 def test_dragging_files_shows_the_drop_overlay_and_text_is_not_accepted(qtbot, window, tmp_path):
-    from PySide6.QtCore import QMimeData, QPointF, Qt
-    from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent
+    from PySide6.QtCore import QMimeData
+    from PySide6.QtGui import QDragLeaveEvent
     from PySide6.QtWidgets import QApplication
 
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(tmp_path))])
-    enter = QDragEnterEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)
+    enter = drag_enter_event(10, 10, mime)
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted()
     assert window.drop_overlay.isVisible()
@@ -94,8 +93,7 @@ def test_dragging_files_shows_the_drop_overlay_and_text_is_not_accepted(qtbot, w
     assert not window.drop_overlay.isVisible()
     text_only = QMimeData()
     text_only.setText("just some words")
-    enter = QDragEnterEvent(QPointF(10, 10), Qt.DropAction.CopyAction, text_only, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)
+    enter = drag_enter_event(10, 10, text_only)
     QApplication.sendEvent(window, enter)
     assert not enter.isAccepted()
 

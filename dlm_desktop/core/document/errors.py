@@ -65,6 +65,10 @@ class TrainingConfigError(DocumentError):
     """A `.dlm/training.yaml` file cannot be used (the engine mostly warns and ignores such files, as upstream)."""
 
 
+class NothingToTrainError(DocumentError):
+    """The document (with its sources) yields no training rows at all."""
+
+
 class WeightsError(DocumentError):
     """Tag weights are invalid, or drop every row."""
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dlm_desktop.core.document.errors import DocumentError
+from dlm_desktop.core.document.errors import DocumentError, NothingToTrainError
 from dlm_desktop.core.document.frontmatter import locate_key
 from dlm_desktop.core.document.parse import DocumentWarning, ParsedDocument, parse_file
 from dlm_desktop.core.document.router import route_sections
@@ -119,19 +119,24 @@ def _analyze(parsed: ParsedDocument) -> DocumentReport:
         discovered_maps = [d.config.weights for d in expansion.discovered if d.config is not None]
         warnings += [DocumentWarning(message, 0, parsed.path) for message in expansion.warnings]
     rows = sections_to_rows(sections, path=parsed.path)
-    if not rows:
-        warnings.append(DocumentWarning("the document has no training rows yet", 0, parsed.path))
+    if not rows:  # as upstream's trainer: a document must give something to train on
+        raise NothingToTrainError(
+            "the document has nothing to train on yet",
+            path=parsed.path,
+            line=parsed.body_start_line,
+            fix="add a paragraph of prose or an ::instruction:: section with '### Q' and '### A' below the frontmatter",
+        )
     own_weights, own_warnings = load_document_weights(base_dir)
     warnings += [DocumentWarning(message, 0, parsed.path) for message in own_warnings]
     weights = merge_weights_maps([own_weights, *discovered_maps])
     adapter_names = front.training.adapter_names()
     routing = route_sections(sections, adapter_names) if adapter_names else None
     expanded = rows
-    if weights and rows:
+    if weights:
         implicit = implicit_tags_for_sections(sections, adapter_names)
         expanded = expand_rows_by_weight(rows, weights, seed=front.training.seed, implicit_tags=implicit)
     distribution = weight_distribution(rows) if weights else None
-    train, val = split_rows(expanded, val_frac=VAL_FRACTION, seed=front.training.seed) if expanded else ([], [])
+    train, val = split_rows(expanded, val_frac=VAL_FRACTION, seed=front.training.seed)
     return DocumentReport(
         parsed=parsed,
         sections=tuple(sections),
