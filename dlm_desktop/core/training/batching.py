@@ -13,6 +13,7 @@ examples an uninterrupted run would have seen, in the same micro-batches:
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from dataclasses import dataclass
@@ -50,19 +51,24 @@ def make_data_plan(examples: int, rows_per_step: int, num_epochs: int, max_steps
     return DataPlan(examples, rows, per_epoch, total)
 
 
-def epoch_permutation(count: int, seed: int, epoch: int) -> list[int]:
-    """The order of the examples in `epoch`: a shuffle seeded by the run seed and the epoch number."""
+@functools.lru_cache(maxsize=4)  # every step of an epoch asks for the same order
+def _permutation(count: int, seed: int, epoch: int) -> tuple[int, ...]:
     order = list(range(count))
     random.Random(seed * 1_000_003 + epoch).shuffle(order)
-    return order
+    return tuple(order)
+
+
+def epoch_permutation(count: int, seed: int, epoch: int) -> list[int]:
+    """The order of the examples in `epoch`: a shuffle seeded by the run seed and the epoch number."""
+    return list(_permutation(count, seed, epoch))
 
 
 def step_members(plan: DataPlan, seed: int, step: int) -> list[int]:
     """Indices of the examples that optimizer step `step` (0-based) trains on."""
     epoch = plan.epoch_of(step)
     within = step % plan.steps_per_epoch
-    order = epoch_permutation(plan.examples, seed, epoch)
-    return order[within * plan.rows_per_step:(within + 1) * plan.rows_per_step]
+    order = _permutation(plan.examples, seed, epoch)
+    return list(order[within * plan.rows_per_step:(within + 1) * plan.rows_per_step])
 
 
 def micro_batches(lengths: Sequence[int], members: Sequence[int], token_budget: int) -> list[list[int]]:

@@ -90,7 +90,7 @@ def prose_examples(text: str, tokenizer: Any, max_len: int) -> list[Example]:
     if eos is not None and (not ids or ids[-1] != eos):
         ids.append(eos)
     windows = [ids[start:start + max_len] for start in range(0, len(ids), max_len)]
-    # A window of one token has nothing to predict; fold a tiny tail into nothing rather than train on it.
+    # A one-token window has nothing to predict (its only token is the first): leave it out.
     return [Example(tuple(w), tuple(w), "prose") for w in windows if len(w) > 1]
 
 

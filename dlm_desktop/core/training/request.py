@@ -41,7 +41,9 @@ class TrainRequest:
     def __post_init__(self) -> None:
         object.__setattr__(self, "document_path", Path(self.document_path))
         if self.max_steps is not None and self.max_steps < 1:
-            raise ValueError(f"max_steps must be at least 1, got {self.max_steps}")
+            from dlm_desktop.core.training.errors import TrainingError
+
+            raise TrainingError(f"max_steps must be at least 1, got {self.max_steps}", fix="pass --max-steps 1 or more")
 
 
 @dataclass(frozen=True)
@@ -77,9 +79,10 @@ class GateSummary:
 class TrainResult:
     """The outcome of `train_document` (failures raise instead).
 
-    `adapters` maps adapter name (`default` for a single-adapter document) to its committed version folder;
-    it is empty for a cancelled run, whose resumable state is in `checkpoint`. Loss figures are those of
-    the last adapter trained; `stages` has them per adapter.
+    `adapters` maps adapter name (`default` for a single-adapter document) to its committed version folder.
+    A cancelled run has committed nothing (or, when it stopped in the gate stage, all its adapters); its
+    resumable state is in `checkpoint`. Loss figures are those of the last adapter; `stages` has them per
+    adapter. `steps` counts the optimizer steps of every adapter.
     """
 
     status: ResultStatus
@@ -104,7 +107,8 @@ class TrainResult:
             "final_train_loss": self.final_train_loss,
             "final_val_loss": self.final_val_loss,
             "adapters": {name: str(path) for name, path in self.adapters.items()},
-            "gate": None if self.gate is None else {"mode": self.gate.mode, "adapter_names": list(self.gate.adapter_names)},
+            "gate": None if self.gate is None
+            else {"mode": self.gate.mode, "adapter_names": list(self.gate.adapter_names)},
             "tokens_per_second": round(self.tokens_per_second, 2),
             "duration_s": round(self.duration_s, 2),
         }

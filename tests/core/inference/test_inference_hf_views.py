@@ -90,8 +90,13 @@ def test_named_adapter_and_static_mix_routing(tiny_backend, tiny_model_dir):
 
 
 def test_per_prompt_gate_weights_differ_and_batched_rows_each_get_their_own(tiny_backend):
+    from dlm_desktop.core.training.gate import route_prompt
+
     weights = [tiny_backend.weights_for(p)["alpha"] for p in PROMPTS]
     assert max(weights) - min(weights) > 0.1
+    for prompt in PROMPTS:  # the same weights as the gate module's own routing of the prompt
+        reference = route_prompt(tiny_backend.gate, tiny_backend.model, tiny_backend.tokenizer, prompt)
+        assert tiny_backend.weights_for(prompt) == pytest.approx(reference, abs=1e-6)
     for opener in (tiny_backend.as_base, tiny_backend.as_finetuned, lambda: tiny_backend.as_scaled_adapter(0.5)):
         with opener() as view:
             batched = view.next_token_dist_batch(PROMPTS, top_k=8)
@@ -193,3 +198,21 @@ def test_preflight_passes_and_catches_non_finite_logits(tiny_backend):
         value_layers[0].lora_B["alpha"].weight[0, 0] = float("nan")  # a corrupt adapter weight
     with pytest.raises(NonFiniteLogitsError, match="finetuned"):
         tiny_backend.preflight_finite_check()
+
+
+def test_lean_forwards_are_removed_after_every_pass_even_a_failing_one(tiny_backend):
+    layers = lora_layers(tiny_backend.model)
+    with tiny_backend.as_finetuned() as view:
+        view.next_token_dist(PROMPT, top_k=3)
+    assert all("forward" not in layer.__dict__ for layer in layers)
+    out_of_vocab = [[len(tiny_backend.tokenizer) + 5]]
+    for factors in (None, [{"alpha": 1.0}]):
+        with pytest.raises(IndexError):
+            tiny_backend.forward_rows(out_of_vocab, factors, last_only=True)
+        assert all("forward" not in layer.__dict__ for layer in layers)
+    # PEFT's own forward is intact: the plain PEFT model still computes the full fine-tuned output
+    ids = torch.tensor([tiny_backend.tokenizer(PROMPT)["input_ids"]])
+    with torch.no_grad():
+        peft_logits = tiny_backend.model(input_ids=ids).logits
+    with tiny_backend.as_finetuned(Routing.static({"alpha": 1.0, "beta": 1.0})) as view:
+        assert (logits_of(view, tiny_backend) - peft_logits).abs().max() < 1e-5

@@ -1,0 +1,157 @@
+"""Training throughput of the engine's step against a plain transformers step, on real SmolLM2-135M (CPU).
+
+One optimizer step over the training rows of the bundled example, LoRA r=8 on q/k/v/o, fp32, measured three
+ways in alternation (so a change in machine load hits all of them alike):
+
+* `engine`: the engine's layout: length-sorted micro-batches cut by `batching.micro_batches`, right padding
+  without a mask, output head and loss on target positions only (`forward.loss_sum`);
+* `packed`: all rows packed into one sequence with restarting position ids (transformers then masks
+  attention between rows), head on targets only;
+* `reference`: one padded batch with an attention mask through `model(input_ids, labels=...)`: the head on
+  every position (the usual transformers/TRL way, without activation checkpointing).
+
+Prints real tokens per second (best of the rounds: the figure least disturbed by other load) and the ratio
+to `reference`, in wall time and in CPU time of this process. Other load on the CPU makes 2-thread steps
+much slower (threads wait on each other); the script prints how busy the CPU was outside this process. On a
+shared machine, compare the variants with `--threads 1` and the CPU-time ratios.
+
+    python benchmarks/training_throughput.py [--rounds 5] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "resources" / "examples" / "getting-started.dlm"
+
+
+def _cpu_times() -> tuple[float, float]:
+    with open("/proc/stat", encoding="ascii") as handle:
+        values = [float(v) for v in handle.readline().split()[1:]]
+    return sum(values), values[3] + values[4]
+
+
+def _own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def _load():
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from dlm_desktop.core.document.pipeline import load_document
+    from dlm_desktop.core.models import bring_up_tokenizer, resolve_base
+    from dlm_desktop.core.training.adapters import attach_adapters
+    from dlm_desktop.core.training.examples import build_examples
+    from dlm_desktop.core.training.hparams import adapter_hparams
+    from dlm_desktop.core.training.session import relay_model_progress
+
+    report = load_document(EXAMPLE)
+    job = relay_model_progress(resolve_base("smollm2-135m", offline=True))
+    while True:
+        try:
+            next(job)
+        except StopIteration as done:
+            resolved = done.value
+            break
+    tokenizer = bring_up_tokenizer(resolved.local_dir).tokenizer
+    examples = build_examples(report.train_rows, tokenizer, max_len=512,
+                              system_prompt=report.frontmatter.system_prompt).examples
+    model = AutoModelForCausalLM.from_pretrained(str(resolved.local_dir), dtype=torch.float32,
+                                                 attn_implementation="sdpa")
+    adapters = adapter_hparams(report.frontmatter.training, resolved.spec.target_modules)
+    peft_model = attach_adapters(model, adapters, seed=0, grew=False)
+    peft_model.train()
+    return peft_model, examples, tokenizer.pad_token_id
+
+
+def _engine_step(peft_model, examples, pad_id):
+    from dlm_desktop.core.training.batching import micro_batches
+    from dlm_desktop.core.training.forward import collate, loss_sum, model_parts
+
+    parts = model_parts(peft_model.base_model.model)
+    targets = sum(example.targets for example in examples)
+    lengths = [example.length for example in examples]
+    for group in micro_batches(lengths, range(len(examples)), 8 * 512):
+        (loss_sum(parts, collate([examples[i] for i in group], pad_id, "cpu")) / targets).backward()
+
+
+def _packed_step(peft_model, examples, pad_id):
+    import torch
+    import torch.nn.functional as F
+
+    from dlm_desktop.core.training.forward import model_parts
+
+    parts = model_parts(peft_model.base_model.model)
+    ids, targets, positions = [], [], []
+    for example in examples:
+        ids += example.input_ids
+        targets += list(example.labels[1:]) + [-100]
+        positions += range(example.length)
+    targets_t = torch.tensor([targets])
+    hidden = parts.body(input_ids=torch.tensor([ids]), position_ids=torch.tensor([positions]),
+                        use_cache=False).last_hidden_state
+    where = targets_t != -100
+    F.cross_entropy(parts.head(hidden[where]), targets_t[where]).backward()
+
+
+def _reference_step(peft_model, examples, pad_id):
+    import torch
+
+    width = max(example.length for example in examples)
+    ids = torch.full((len(examples), width), pad_id)
+    labels = torch.full((len(examples), width), -100)
+    mask = torch.zeros((len(examples), width), dtype=torch.long)
+    for row, example in enumerate(examples):
+        ids[row, : example.length] = torch.tensor(example.input_ids)
+        labels[row, : example.length] = torch.tensor(example.labels)
+        mask[row, : example.length] = 1
+    peft_model(input_ids=ids, attention_mask=mask, labels=labels).loss.backward()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    args = parser.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    peft_model, examples, pad_id = _load()
+    tokens = sum(example.length for example in examples)
+    variants = {"engine": _engine_step, "packed": _packed_step, "reference": _reference_step}
+    seconds: dict[str, list[float]] = {name: [] for name in variants}
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
+    for step in variants.values():  # warm-up
+        step(peft_model, examples, pad_id)
+        peft_model.zero_grad(set_to_none=True)
+    total0, idle0 = _cpu_times()
+    own0 = _own_cpu()
+    for _ in range(args.rounds):
+        for name, step in variants.items():
+            started, cpu_started = time.perf_counter(), _own_cpu()
+            step(peft_model, examples, pad_id)
+            seconds[name].append(time.perf_counter() - started)
+            cpu[name].append(_own_cpu() - cpu_started)
+            peft_model.zero_grad(set_to_none=True)
+    total1, idle1 = _cpu_times()
+    ticks = os.sysconf("SC_CLK_TCK")
+    busy_other = ((total1 - total0) - (idle1 - idle0)) / ticks - (_own_cpu() - own0)
+    wall = sum(sum(v) for v in seconds.values())
+    print(f"{len(examples)} rows, {tokens} real tokens, {sum(e.targets for e in examples)} targets per step")
+    reference = min(seconds["reference"])
+    reference_cpu = min(cpu["reference"])
+    for name, values in seconds.items():
+        best, best_cpu = min(values), min(cpu[name])
+        print(f"{name:10s} {best:6.2f} s/step  {tokens / best:7.1f} tokens/s  x{reference / best:.2f}   "
+              f"cpu {best_cpu:6.2f} s/step  x{reference_cpu / best_cpu:.2f}")
+    print(f"other processes used {busy_other / wall:.2f} CPU cores on average during the measurement")
+
+
+if __name__ == "__main__":
+    main()
