@@ -67,7 +67,7 @@ def random_smollm2_adapter(model_dir: Path, out_dir: Path, *, std: float = 0.02)
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, offline_smollm2_dir):
     """`(backend spec, adapter folder)` with the server running for the whole module."""
-    pytest.importorskip("uvicorn", reason="pip install 'llama-cpp-python[server]'")
+    import uvicorn  # noqa: F401 - the dev extra installs llama-cpp-python[server]; missing it is a failure
     from dlm_desktop.core.export.gguf_base import write_base_gguf
     from dlm_desktop.core.export.gguf_lora import write_adapter_gguf
     from dlm_desktop.core.export.lora_weights import read_peft_adapter
