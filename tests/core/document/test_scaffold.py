@@ -133,7 +133,7 @@ def test_scaffold_creates_a_document_covering_the_folder(tmp_path):
 
 def test_scaffold_directive_resolves_to_the_dropped_folder(tmp_path):
     """The directive must name the folder, not its parent: checked with the app's own source resolver."""
-    resolve = pytest.importorskip("dlm_desktop.core.document.sources.resolve")
+    import dlm_desktop.core.document.sources.resolve as resolve
     path = scaffold_folder_document(tmp_path)
     directive_path = frontmatter_data(path.read_text(encoding="utf-8"))["training"]["sources"][0]["path"]
     base = resolve.source_base(path.parent)

@@ -124,7 +124,7 @@ def test_editing_entries_with_retyped_or_empty_tag_values(tmp_path):
 
 def test_the_sources_reader_accepts_what_the_editor_writes(tmp_path):
     """The walk of `training.sources` (sources.config) reads the file the editor wrote, unquoted tags and all."""
-    config = pytest.importorskip("dlm_desktop.core.document.sources.config")
+    import dlm_desktop.core.document.sources.config as config
     weights = {"generated": {"true": 0.25}, "domain": {"docs": 2.0}}
     path = write_existing(tmp_path)
     write_training_yaml_weights(tmp_path, weights)
@@ -135,7 +135,7 @@ def test_the_sources_reader_accepts_what_the_editor_writes(tmp_path):
 
 
 def test_the_weights_loader_and_the_editor_agree_on_the_file(tmp_path):
-    weights_module = pytest.importorskip("dlm_desktop.core.document.weights")
+    import dlm_desktop.core.document.weights as weights_module
     for doc_dir in (tmp_path, tmp_path / "corpus" / ".dlm"):
         assert training_yaml_path(doc_dir) == weights_module.document_training_yaml(doc_dir)
 
