@@ -1,8 +1,9 @@
 """Chat, scoring and "did it learn?" over ONE loaded base with every adapter of a document.
 
-* `build(spec)`: differential scoring backends (`hf`, `mlx` (not yet), `api`, `custom`; `DummyBackend` for
+* `build(spec)`: differential scoring backends (`hf`, `mlx`, `api`, `custom`; `DummyBackend` for
   tests), speaking the protocols of `protocols.py`.
-* `HFDifferentialBackend`: base / fine-tuned (gate-routed) / scaled / null views on one PEFT model.
+* `HFDifferentialBackend`: base / fine-tuned (gate-routed) / scaled / null views on one PEFT model;
+  `MlxDifferentialBackend`: the same views on one MLX model (the MLX runtime).
 * `prompt_document(ChatRequest)`: streamed answers, side by side from one batched generation.
 * `probe_document(ProbeRequest)` and `run_probes(backend, ...)`: the divergence z-score, per-section
   internalization and the adapter-strength curve.
@@ -42,6 +43,7 @@ from dlm_desktop.core.inference.generation import (
     generate_rows,
 )
 from dlm_desktop.core.inference.hf_backend import HFDifferentialBackend, HFView
+from dlm_desktop.core.inference.mlx_backend import MlxDifferentialBackend, MlxView
 from dlm_desktop.core.inference.probes import LAMBDAS, ProbeProgress, ProbeReport, ProbeSettings, run_probes
 from dlm_desktop.core.inference.protocols import (
     PROTOCOLS,
@@ -64,6 +66,7 @@ __all__ = [
     "BackendUnavailableError", "ChatEvent", "ChatRequest", "ChatRequestError", "ChatResult", "ChatRouted",
     "CustomBackend", "CustomBackendError", "DifferentialBackend", "DocumentAdapters", "DummyBackend", "Endpoint",
     "GenerationResult", "GenerationSettings", "HFDifferentialBackend", "HFView", "InferenceError",
+    "MlxDifferentialBackend", "MlxView",
     "InferenceNotice", "InferenceSession", "InferenceStatus", "NonFiniteLogitsError", "NullAdapterBackend",
     "PreflightBackend", "ProbeEvent", "ProbeProgress", "ProbeReport", "ProbeRequest", "ProbeSettings",
     "RollingLogprob", "Routing", "RowRequest", "RowResult", "ScalableAdapterBackend", "ScoringInputError",

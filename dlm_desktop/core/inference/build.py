@@ -3,12 +3,13 @@
 | kind     | base                                   | adapter                                   |
 |----------|----------------------------------------|-------------------------------------------|
 | `hf`     | model folder or registry key           | PEFT folder, or `{name: folder}` (needed) |
-| `mlx`    | (not yet: arrives with the MLX runtime)|                                           |
+| `mlx`    | model folder or registry key           | PEFT or mlx-lm folder, or `{name: folder}`|
 | `api`    | `{"url", "model"}` of the base side    | fine-tuned model name, or `{"url","model"}`|
 | `custom` | passed to the class as is              | passed to the class as is                 |
 | `dummy`  | refused: construct `DummyBackend` directly                                         |
 
-`gate` (hf only) is a store folder or its `adapter/_gate` folder. `options`: hf `dtype`, `device`; api
+`gate` (hf and mlx) is a store folder or its `adapter/_gate` folder. PEFT adapters given to `mlx` are
+converted to mlx-lm's form automatically (once, cached by checksum). `options`: hf `dtype`, `device`; api
 `vocab_size`, `timeout_s`, `api_key`. Every failure is a typed error whose message says the fix.
 """
 
@@ -104,10 +105,20 @@ def _load_gate_from(location: Path | str) -> Any:
 
 
 def _build_mlx(spec: BackendSpec) -> Any:
-    raise BackendUnavailableError(
-        "MLX support arrives with the MLX runtime; this version scores with torch only",
-        fix="use kind 'hf' (torch) for now; it runs on Apple Silicon through MPS or the CPU",
-    )
+    from dlm_desktop.core.inference.mlx_backend import MlxDifferentialBackend
+    from dlm_desktop.core.mlx.errors import MlxUnavailableError
+    from dlm_desktop.core.mlx.loading import require_mlx
+
+    if spec.adapter is None or spec.adapter == {}:
+        raise BackendSpecError("the mlx backend needs an adapter to compare with its base",
+                               fix="set `adapter` to a PEFT or mlx-lm adapter folder (or {name: folder}); train first")
+    try:
+        require_mlx()
+    except MlxUnavailableError as exc:
+        raise BackendUnavailableError(exc.message, fix=exc.fix) from exc
+    adapters = _adapter_folders(spec.adapter)
+    gate = _load_gate_from(spec.gate) if spec.gate is not None else None
+    return MlxDifferentialBackend.load(_base_folder(spec.base), adapters, gate=gate)
 
 
 def _build_api(spec: BackendSpec) -> Any:

@@ -2,14 +2,15 @@
 the base and the fine-tuned model from ONE batched generation on ONE loaded copy of the weights.
 
 The prompt goes through the base's chat template as one user turn, after the document's `system_prompt`.
-The fine-tuned side is routed per prompt (the learned gate, 1/N with `gate="off"`, or one named adapter)
-and scaled by λ (`strength`). The CLI (`dlm-desktop prompt`) and the GUI chat pane both drain this generator.
+The fine-tuned side is routed per prompt (the learned gate, 1/N with `gate="off"`, one named adapter, or a
+fixed `mix` such as the static mix an export freezes) and scaled by λ (`strength`). The CLI
+(`dlm-desktop prompt`) and the GUI chat pane both drain this generator.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
@@ -23,6 +24,7 @@ from dlm_desktop.core.inference.generation import (
     chat_prompt_ids,
     generate_rows,
 )
+from dlm_desktop.core.inference.routing import Routing
 from dlm_desktop.core.inference.session import InferenceSession, LoadEvent, open_document
 from dlm_desktop.core.inference.store_adapters import GateChoice
 
@@ -30,7 +32,8 @@ from dlm_desktop.core.inference.store_adapters import GateChoice
 @dataclass(frozen=True)
 class ChatRequest:
     """One prompt to a document. `strength` is λ, the adapter strength (0 = base, 1 = fine-tuned).
-    `temperature` 0 is greedy; `seed` makes sampling repeatable; `home` overrides the DLM home."""
+    `temperature` 0 is greedy; `seed` makes sampling repeatable; `home` overrides the DLM home.
+    `mix` ({adapter: weight}) replaces the gate with that fixed mix (e.g. the static mix an export freezes)."""
 
     document_path: Path
     text: str
@@ -44,17 +47,24 @@ class ChatRequest:
     seed: int | None = None
     home: Path | None = None
     offline: bool | None = None
+    mix: Mapping[str, float] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "document_path", Path(self.document_path))
         if not self.text.strip():
             raise ChatRequestError("the prompt is empty", fix="type a question or instruction")
+        if self.mix is not None:
+            if self.adapter is not None:
+                raise ChatRequestError("choose either one adapter or a fixed mix, not both",
+                                       fix="leave out the adapter or the mix")
+            object.__setattr__(self, "mix", {str(name): float(weight) for name, weight in self.mix.items()})
 
 
 @dataclass(frozen=True)
 class ChatRouted:
     """How the fine-tuned side is mixed for this prompt: `weights` {adapter: w} (summing to 1 for the gate
-    and uniform modes), `gate_mode` (`trained`, `uniform` or `none`) and the single `adapter` if one."""
+    and uniform modes), `gate_mode` (`trained`, `uniform`, `static` for a fixed mix, or `none`) and the single
+    `adapter` if one."""
 
     weights: dict[str, float]
     gate_mode: str
@@ -116,7 +126,8 @@ def prompt_document(
         factors = {name: request.strength * weight for name, weight in routed.weights.items()}
         rows = [RowRequest("base", ids, None)] if request.side_by_side else []
         rows.append(RowRequest("finetuned", ids, factors))
-        generated = yield from generate_rows(backend, rows, settings, should_stop=should_stop)
+        generate = _generator_of(backend)
+        generated = yield from generate(backend, rows, settings, should_stop=should_stop)
     finally:
         if own_session:
             session.close()
@@ -126,8 +137,20 @@ def prompt_document(
     return ChatResult(generated.side("finetuned"), base, routed, timing, opened.adapters.notices)
 
 
+def _generator_of(backend: Any) -> Callable[..., Any]:
+    """The decoding loop of the backend's runtime (torch's, or MLX's for the `mlx` backend)."""
+    if getattr(backend, "kind", "hf") == "mlx":
+        from dlm_desktop.core.inference.mlx_generation import generate_rows_mlx
+
+        return generate_rows_mlx
+    return generate_rows
+
+
 def _route(backend: Any, opened: Any, request: ChatRequest) -> ChatRouted:
     found = opened.adapters
+    if request.mix is not None:
+        weights = backend.weights_for(request.text, Routing.static(request.mix))
+        return ChatRouted(weights, "static", None, float(request.strength))
     weights = backend.weights_for(request.text, found.routing)
     adapter = found.routing.adapter_name if found.routing.mode == "adapter" else None
     return ChatRouted(weights, found.gate_mode, adapter, float(request.strength))

@@ -14,7 +14,7 @@ class BackendSpecError(InferenceError):
 
 
 class BackendUnavailableError(InferenceError):
-    """The backend kind exists but cannot run here yet (MLX before its runtime lands)."""
+    """The backend kind exists but cannot run here (MLX without `mlx` and `mlx_lm` installed)."""
 
 
 class CustomBackendError(InferenceError):

@@ -1,4 +1,4 @@
-"""From a `.dlm` path to a loaded `hf` backend, reused between requests.
+"""From a `.dlm` path to a loaded `hf` (torch) or `mlx` backend, reused between requests.
 
 `InferenceSession` keeps the last loaded backend and hands it out again while the base, the adapter
 versions and the gate file are unchanged, so a chat pane pays the model load once. `prompt_document` and
@@ -67,9 +67,10 @@ def open_document(path: Path | str, *, home: Path | None = None, adapter: str | 
 class InferenceSession:
     """Holds one loaded backend between requests; `close()` frees it."""
 
-    def __init__(self, *, dtype: str = "float32", device: str = "cpu") -> None:
+    def __init__(self, *, dtype: str = "float32", device: str = "cpu", runtime: str | None = None) -> None:
         self.dtype = dtype
         self.device = device
+        self.runtime = runtime  # "torch" or "mlx"; None: the runtime picked for this machine (first load)
         self._key: tuple | None = None
         self._backend: HFDifferentialBackend | None = None
         self.last_load_s = 0.0
@@ -89,19 +90,29 @@ class InferenceSession:
         for notice in opened.adapters.notices:
             yield InferenceNotice(notice)
         resolved = yield from resolve_base(opened.frontmatter.base_model, offline=offline, should_stop=should_stop)
-        key = _cache_key(resolved.local_dir, opened, self.dtype, self.device)
+        if self.runtime is None:
+            from dlm_desktop.core.inference.runtime_choice import chat_runtime
+
+            self.runtime = chat_runtime()
+        key = _cache_key(resolved.local_dir, opened, self.dtype, f"{self.runtime}:{self.device}")
         started = time.monotonic()
         if key != self._key or self._backend is None:
             self.close()
             yield InferenceStatus("load", "Loading the model and its adapters…")
             gate = _loaded_gate(opened)
-            self._backend = HFDifferentialBackend.load(resolved.local_dir, opened.adapters.adapters, gate=gate,
-                                                       dtype=self.dtype, device=self.device)
+            self._backend = self._load(resolved.local_dir, opened.adapters.adapters, gate)
             self._key = key
         self.last_load_s = time.monotonic() - started
         self._backend.routing = opened.adapters.routing
         yield InferenceStatus("ready", "Model ready.")
         return self._backend
+
+    def _load(self, base_dir: Path, adapters: dict[str, Path], gate: Any) -> Any:
+        if self.runtime == "mlx":
+            from dlm_desktop.core.inference.mlx_backend import MlxDifferentialBackend
+
+            return MlxDifferentialBackend.load(base_dir, adapters, gate=gate)
+        return HFDifferentialBackend.load(base_dir, adapters, gate=gate, dtype=self.dtype, device=self.device)
 
     def close(self) -> None:
         """Forget the loaded backend."""

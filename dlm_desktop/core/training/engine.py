@@ -3,6 +3,8 @@
     document → rows per adapter → base model (resolved, tokenizer, examples, plan) → ONE loaded base with
     every adapter attached → for each adapter: its optimizer loop → commit every version → the gate
 
+When the runtime picked is MLX (`plan.backend`), `mlx_run.MlxTrainingRun` runs the same stages on MLX.
+
 The store's exclusive lock is held from start to end, so a second trainer of the same document gets
 `StoreLockedError` at once. `should_stop` is polled between optimizer steps (and during model loading):
 the run then checkpoints and returns a `cancelled` result. Problems raise typed errors (`DlmDesktopError`);
@@ -62,12 +64,23 @@ def _train_locked(
                     revision=resolved.revision or resolved.spec.revision, source_path=request.document_path)
     for message in prepared.notices:
         yield Notice(message, "warning")
-    run = TrainingRun(prepared, should_stop, started)
+    run = _run_class(prepared)(prepared, should_stop, started)
     try:
         yield from run.load_model()
     except ModelJobCancelled:
         return (yield from _cancelled_before_training(started))
     return (yield from run.execute())
+
+
+def _run_class(prepared: Any) -> type[TrainingRun]:
+    """The MLX run when the plan picked the MLX backend, else the torch run."""
+    from dlm_desktop.core.runtime import Backend
+
+    if prepared.plan.backend is Backend.MLX:
+        from dlm_desktop.core.training.mlx_run import MlxTrainingRun
+
+        return MlxTrainingRun
+    return TrainingRun
 
 
 def _cancelled_before_training(started: float) -> Generator[TrainingEvent, None, TrainResult]:

@@ -12,7 +12,6 @@ from dlm_desktop.core.inference import (
     ApiDifferentialBackend,
     BackendSpec,
     BackendSpecError,
-    BackendUnavailableError,
     CustomBackendError,
     DummyBackend,
     HFDifferentialBackend,
@@ -28,10 +27,11 @@ def fix_of(excinfo) -> str:
     return excinfo.value.fix
 
 
-def test_mlx_is_announced_for_the_mlx_runtime():
-    with pytest.raises(BackendUnavailableError, match="MLX support arrives with the MLX runtime") as excinfo:
-        build({"kind": "mlx", "base": "smollm2-135m", "adapter": "x"})
-    assert "hf" in fix_of(excinfo)
+def test_mlx_needs_an_adapter_to_compare_with():
+    # (building real mlx backends is covered in tests/core/mlx/)
+    with pytest.raises(BackendSpecError, match="mlx backend needs an adapter") as excinfo:
+        build({"kind": "mlx", "base": "smollm2-135m"})
+    assert "train first" in fix_of(excinfo)
 
 
 def test_dummy_is_not_built_from_a_spec_but_directly():

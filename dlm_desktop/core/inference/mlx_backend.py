@@ -1,0 +1,247 @@
+"""The `mlx` differential backend: ONE base model loaded in MLX with every adapter of a document.
+
+The same views as the `hf` backend, on the same tokenizer and routing rules, with LoRA terms applied by
+`core.mlx.lora.MixedLoRALinear` per batch row:
+
+* `as_base()`: adapters off (the wrapped base layers alone, exactly);
+* `as_finetuned(routing)`: `W + Σ w_i · s_i · B_i A_i`, `w` from the gate per prompt, uniform, one adapter or
+  a static mix (`routing.Routing`);
+* `as_scaled_adapter(λ)`: that mix times λ;
+* `as_null_adapter(seed, init_scale, rank_scale)`: Gaussian LoRA weights of the same shapes, the real
+  weights restored when the block exits, also on exceptions.
+
+PEFT adapter folders are converted to mlx-lm's form once (`core.mlx.convert.mlx_adapter_for`, cached by
+checksum); mlx-lm folders are read as they are. The gate embeds a prompt with this same MLX model (mean of
+the base's last hidden state, as `core.training.gate.embed`), and its small router network runs in torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from dlm_desktop.core.inference import mlx_scoring
+from dlm_desktop.core.inference.errors import AdapterLoadError, NonFiniteLogitsError
+from dlm_desktop.core.inference.hf_scoring import MAX_WINDOW, prompt_ids
+from dlm_desktop.core.inference.protocols import RollingLogprob, TokenDist
+from dlm_desktop.core.inference.routing import Routing, route_weights
+from dlm_desktop.core.inference.views import Lease, ViewGuard
+
+WeightsFn = Callable[[str], dict[str, float]]
+PREFLIGHT_PROMPT = "Hello, how are you today?"
+GATE_MAX_TOKENS = 512
+
+
+class MlxView:
+    """A scoring view over the backend's shared MLX model (see `protocols.ScoringView`)."""
+
+    def __init__(self, backend: "MlxDifferentialBackend", lease: Lease, factors: WeightsFn | None) -> None:
+        self._backend = backend
+        self._lease = lease
+        self._factors = factors  # None: the base
+        self.label = lease.label
+
+    def adapter_factors(self, prompt: str) -> dict[str, float] | None:
+        """The per-adapter factors this view applies for `prompt` (None for the base view)."""
+        self._lease.check()
+        return None if self._factors is None else self._factors(prompt)
+
+    def logprob_of(self, prompt: str, completion: str) -> float:
+        self._lease.check()
+        return mlx_scoring.logprob_of(self._forward, self._backend.tokenizer, prompt, completion)
+
+    def rolling_logprob(self, text: str) -> RollingLogprob:
+        self._lease.check()
+        return mlx_scoring.rolling_logprob(self._forward, self._backend.tokenizer, text, window=self._backend.window)
+
+    def next_token_dist(self, prompt: str, top_k: int = 64) -> TokenDist:
+        self._lease.check()
+        return mlx_scoring.next_token_dists(self._forward, self._backend.tokenizer, [prompt], top_k)[0]
+
+    def next_token_dist_batch(self, prompts: Sequence[str], top_k: int = 64) -> list[TokenDist]:
+        self._lease.check()
+        return mlx_scoring.next_token_dists(self._forward, self._backend.tokenizer, list(prompts), top_k)
+
+    def _forward(self, rows: list[list[int]], texts: list[str], last_only: bool) -> Any:
+        self._lease.check()
+        factors = None if self._factors is None else [self._factors(text) for text in texts]
+        return self._backend.forward_rows(rows, factors, last_only=last_only)
+
+
+class MlxDifferentialBackend:
+    """An MLX model holding every adapter of a document, with base/fine-tuned/scaled/null views.
+
+    Build it with `MlxDifferentialBackend.load(base_dir, {name: adapter_dir}, gate=...)`. `gate` is a
+    `LoadedGate` (`core.training.gate`) or None; `routing` is the fine-tuned view's default rule.
+    """
+
+    kind = "mlx"
+    protocols = ("differential", "scaled_adapter", "null_adapter", "preflight")
+
+    def __init__(self, model: Any, tokenizer: Any, adapters: Mapping[str, Any], mixer: Any, config: Mapping[str, Any],
+                 *, gate: Any = None, routing: Routing | None = None) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.adapters = dict(adapters)
+        self.adapter_names = tuple(adapters)
+        self.mixer = mixer
+        self.gate = gate
+        self.routing = routing or Routing.gate()
+        self.guard = ViewGuard()
+        self.window = min(int(config.get("max_position_embeddings", 2048) or 2048), MAX_WINDOW)
+        self.generation_config = SimpleNamespace(eos_token_id=config.get("eos_token_id"))
+        self._gate_cache: dict[str, dict[str, float]] = {}
+
+    @classmethod
+    def load(cls, base_dir: Path | str, adapters: Mapping[str, Path | str], *, gate: Any = None,
+             routing: Routing | None = None) -> "MlxDifferentialBackend":
+        """Load the base once in MLX and every adapter onto it (PEFT folders are converted, cached)."""
+        from dlm_desktop.core.inference.hf_loading import load_tokenizer
+        from dlm_desktop.core.mlx.convert import read_adapter_folder
+        from dlm_desktop.core.mlx.loading import load_base_model
+        from dlm_desktop.core.mlx.lora import attach_mixed
+
+        if not adapters:
+            raise AdapterLoadError("the mlx backend needs at least one adapter",
+                                   fix="train the document first, or give the adapter folder in the spec")
+        folders = {name: Path(folder) for name, folder in adapters.items()}
+        tokenizer = load_tokenizer(base_dir, next(iter(folders.values())))
+        model, config = load_base_model(base_dir, vocab_size=len(tokenizer))
+        layers = int(config.get("num_hidden_layers") or 0) or None
+        read = {name: read_adapter_folder(folder, num_layers=layers) for name, folder in folders.items()}
+        mixer = attach_mixed(model, read)
+        return cls(model, tokenizer, read, mixer, config, gate=gate, routing=routing)
+
+    # --- routing -------------------------------------------------------------------------------------------
+
+    def gate_weights(self, prompt: str) -> dict[str, float]:
+        """The learned gate's weights for `prompt` (uniform without a gate); cached per prompt text."""
+        cached = self._gate_cache.get(prompt)
+        if cached is None:
+            cached = self._route_with_gate(prompt)
+            if len(self._gate_cache) >= 512:
+                self._gate_cache.clear()
+            self._gate_cache[prompt] = cached
+        return dict(cached)
+
+    def _route_with_gate(self, prompt: str) -> dict[str, float]:
+        from dlm_desktop.core.training.gate import weights_for_prompt
+
+        if self.gate.network is None:
+            return weights_for_prompt(self.gate, None)
+        return {name: float(w) for name, w in weights_for_prompt(self.gate, self.embed_prompt(prompt)).items()}
+
+    def embed_prompt(self, prompt: str) -> Any:
+        """The gate's embedding of `prompt` (float32 torch vector): the mean of the base's last hidden state
+        over the prompt's tokens (with special tokens, cut to 512), adapters off."""
+        import mlx.core as mx
+        import numpy as np
+        import torch
+
+        from dlm_desktop.core.mlx.loading import hidden_states
+
+        ids = list(self.tokenizer(prompt, truncation=True, max_length=GATE_MAX_TOKENS)["input_ids"])
+        with self.mixer.applied(None):
+            hidden = hidden_states(self.model, mx.array([ids]))[0].astype(mx.float32).mean(axis=0)
+            vector = np.array(hidden)
+        return torch.from_numpy(vector)
+
+    def weights_for(self, prompt: str, routing: Routing | None = None) -> dict[str, float]:
+        """`{adapter: weight}` that `routing` (default: the backend's) gives `prompt`."""
+        gate = self.gate_weights if (self.gate is not None and len(self.adapter_names) > 1) else None
+        return route_weights(routing or self.routing, self.adapter_names, prompt, gate)
+
+    def _scaled(self, strength: float, routing: Routing | None) -> WeightsFn:
+        return lambda prompt: {k: strength * w for k, w in self.weights_for(prompt, routing).items()}
+
+    # --- views ---------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def as_base(self) -> Iterator[MlxView]:
+        """The plain base model (adapters off)."""
+        with self.guard.lease("base") as lease:
+            yield MlxView(self, lease, None)
+
+    @contextmanager
+    def as_finetuned(self, routing: Routing | None = None) -> Iterator[MlxView]:
+        """The fine-tuned model: `W + Σ w_i s_i B_i A_i` with `w` from `routing` (default: the backend's)."""
+        with self.guard.lease("finetuned") as lease:
+            yield MlxView(self, lease, self._scaled(1.0, routing))
+
+    @contextmanager
+    def as_scaled_adapter(self, strength: float, routing: Routing | None = None) -> Iterator[MlxView]:
+        """The fine-tuned mix with every LoRA term multiplied by `strength` (λ)."""
+        with self.guard.lease("scaled_adapter") as lease:
+            yield MlxView(self, lease, self._scaled(float(strength), routing))
+
+    @contextmanager
+    def as_null_adapter(self, seed: int, init_scale: float | None = None, rank_scale: float = 1.0,
+                        routing: Routing | None = None) -> Iterator[MlxView]:
+        """Random adapters of the same structure, mixed like the fine-tuned view; the trained weights come
+        back when the block exits."""
+        from dlm_desktop.core.inference.mlx_null import null_weights
+
+        with self.guard.lease("null_adapter") as lease:
+            with null_weights(self.mixer, seed=seed, init_scale=init_scale, rank_scale=rank_scale):
+                yield MlxView(self, lease, self._scaled(1.0, routing))
+
+    def preflight_finite_check(self, prompt: str = PREFLIGHT_PROMPT) -> None:
+        """One forward per view on a sentinel prompt; `NonFiniteLogitsError` when any logit is NaN or infinite."""
+        import numpy as np
+
+        for opener in (self.as_base, self.as_finetuned):
+            with opener() as view:
+                logits = view._forward([prompt_ids(self.tokenizer, prompt)], [prompt], True)
+                if not bool(np.isfinite(logits).all()):
+                    raise NonFiniteLogitsError(
+                        f"the {view.label} model gives NaN or infinite logits, so no comparison can be trusted",
+                        fix="train the adapter again (its weights are corrupt)",
+                    )
+
+    # --- forward passes ------------------------------------------------------------------------------------
+
+    def forward_rows(self, rows: list[list[int]], factors: list[Mapping[str, float]] | None, *,
+                     last_only: bool) -> Any:
+        """Float32 numpy logits of `rows` (left-padded when their lengths differ); `factors` gives each row
+        its adapter factors (None: the base)."""
+        import mlx.core as mx
+        import numpy as np
+
+        padded, padding = mlx_scoring.pad_left(rows, self.pad_id)
+        cache = self.batch_cache(padding) if any(padding) else None
+        logits = self.run(mx.array(padded), cache, factors)
+        if last_only:
+            logits = logits[:, -1:, :]
+        return np.array(logits.astype(mx.float32))
+
+    def run(self, inputs: Any, cache: Any, factors: Sequence[Mapping[str, float]] | None) -> Any:
+        """One forward pass of the shared model with per-row factors (None: the base); evaluated here, so the
+        factors in force are the ones given."""
+        import mlx.core as mx
+
+        with self.mixer.applied(factors):
+            logits = self.model(inputs, cache=cache)
+            mx.eval(logits)
+        return logits
+
+    def batch_cache(self, padding: Sequence[int]) -> list[Any]:
+        """A fresh key/value cache per decoder layer for left-padded rows (positions start at each row's first
+        real token, and the padding is masked)."""
+        from mlx_lm.models.cache import BatchKVCache
+
+        return [BatchKVCache(list(padding)) for _ in self.model.layers]
+
+    @property
+    def pad_id(self) -> int:
+        for candidate in (self.tokenizer.pad_token_id, self.tokenizer.eos_token_id):
+            if isinstance(candidate, int):
+                return candidate
+        return 0
+
+    def close(self) -> None:
+        """Drop the model (frees its memory once no view or generation holds it)."""
+        self.model = None
+        self._gate_cache.clear()
