@@ -1,8 +1,9 @@
 """`dlm-desktop --self-test [--screenshots DIR]`: prove the installed (or frozen) app works, without a screen.
 
 Opens the window offscreen on a temporary copy of the bundled example, waits for the document check and the
-hardware probe, moves one training-mix slider (written to the temporary copy's training.yaml), renders every
-pane in the light and the dark theme (PNGs when asked), and returns 0 only when every step worked. Nothing is
+hardware probe, moves one training-mix slider (written to the temporary copy's training.yaml), imports torch,
+PEFT and llama.cpp and trains two steps and answers one question side by side on a tiny model (`core.smoke`),
+renders every pane in the light and the dark theme (PNGs when asked), and returns 0 only when every step worked. Nothing is
 written to the user's settings or documents.
 """
 
@@ -69,6 +70,7 @@ def run_self_test(app: QApplication, screenshots_dir: Path | None) -> int:
         window.show()
         try:
             _exercise(window, document, log)
+            _engine_check(Path(scratch) / "engine", log)
             if screenshots_dir is not None:
                 _screenshots(app, window, theme, screenshots_dir, PANE_NAMES, log)
         finally:
@@ -95,6 +97,16 @@ def _exercise(window, document: Path, log: _Log) -> None:
     log.step(written, "moving a slider to 2× wrote .dlm/training.yaml")
     tag = window.mix_pane.preview_model.tag_preview("section", "instruction")
     log.step(tag is not None and tag.rows_after == 2 * tag.rows_before, "the preview doubled the instruction rows")
+
+
+def _engine_check(scratch: Path, log: _Log) -> None:
+    """Train two steps on the tiny model and answer one question side by side (core.smoke), so the self-test
+    proves the bundled torch, PEFT and llama.cpp work, not only the window."""
+    from dlm_desktop.core.smoke import run_engine_smoke
+
+    for step in run_engine_smoke(scratch):
+        log.step(step.ok, f"{step.name}: {step.detail}")
+        QApplication.processEvents()
 
 
 def _describe(result) -> str:
