@@ -37,9 +37,15 @@ def run_app(argv_path: str | None, *, self_test: bool = False, screenshots_dir: 
 
     settings, warning = load_settings()
     theme = ThemeController(app, settings.color_scheme)
+    relay = FileOpenRelay(app)
     window = MainWindow(settings, window_state=window_state_store(), theme=theme)
     window.show()
-    call_after_first_paint(window, lambda: open_initial_document(window, argv_path, warning))
+
+    def open_first() -> None:
+        open_initial_document(window, relay.take_pending() or argv_path, warning)
+        relay.attach(window.open_path)
+
+    call_after_first_paint(window, open_first)
     return _run_event_loop(app, window)
 
 
@@ -73,6 +79,34 @@ def open_initial_document(window, argv_path: str | None, settings_warning: str |
         window.statusBar().showMessage(settings_warning, 10000)
     window.start_background_work()
     return opened
+
+
+class FileOpenRelay(QObject):
+    """macOS hands a document double-clicked in Finder or dropped on the Dock icon to the app as a `FileOpen`
+    event, not as an argument. One that arrives before the window has opened its first document is kept and
+    opened instead of the last/example document; later ones open at once."""
+
+    def __init__(self, app: QApplication) -> None:
+        super().__init__(app)
+        self._open: Callable[[str], object] | None = None
+        self._pending: str | None = None
+        app.installEventFilter(self)
+
+    def attach(self, open_path: Callable[[str], object]) -> None:
+        self._open = open_path
+
+    def take_pending(self) -> str | None:
+        pending, self._pending = self._pending, None
+        return pending
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() != QEvent.Type.FileOpen or not event.file():
+            return False
+        if self._open is None:
+            self._pending = event.file()
+        else:
+            self._open(event.file())
+        return True
 
 
 class _FirstPaint(QObject):

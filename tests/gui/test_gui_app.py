@@ -254,3 +254,28 @@ def test_later_panes_replace_their_placeholders(qtbot, window):
     assert window.tabs.tabText(PANE_TRAIN) == "Train"
     assert PANE_TRAIN not in window.pending and PANE_CHAT in window.pending
     assert window.tabs.count() == 5
+
+
+def test_a_document_handed_over_by_the_os_opens_in_the_window(qtbot, make_window, good_document, tmp_path):
+    """macOS: double-click in Finder / drop on the Dock icon arrive as FileOpen events on the application."""
+    from PySide6.QtGui import QFileOpenEvent
+    from PySide6.QtWidgets import QApplication
+
+    from dlm_desktop.gui.app import FileOpenRelay
+
+    app = QApplication.instance()
+    relay = FileOpenRelay(app)
+    try:
+        early = QFileOpenEvent(str(good_document))
+        QApplication.sendEvent(app, early)  # before the window is ready: kept for the first open
+        assert relay.take_pending() == str(good_document)
+        window = make_window()
+        relay.attach(window.open_path)
+        later = tmp_path / "later.dlm"
+        later.write_text(good_document.read_text(encoding="utf-8"), encoding="utf-8")
+        with qtbot.waitSignal(window.document_checked, timeout=30_000):
+            QApplication.sendEvent(app, QFileOpenEvent(str(later)))
+        assert window.session.path == later
+    finally:
+        app.removeEventFilter(relay)
+        relay.deleteLater()
