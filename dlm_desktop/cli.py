@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     prompt.add_argument("--side-by-side", action="store_true", help="also answer with the base model (one batch)")
     prompt.add_argument("--gate", choices=["auto", "off"], default="auto", help="off: uniform mix of the adapters")
     prompt.add_argument("--adapter", default=None, metavar="NAME", help="use one named adapter")
+    prompt.add_argument("--mix", type=parse_mix, default=None, metavar="a:0.7,b:0.3",
+                        help="a fixed mix of the adapters instead of the gate (e.g. the mix an export freezes)")
     prompt.add_argument("--lambda", dest="lambda_", type=float, default=1.0, metavar="X", help="adapter strength")
     prompt.add_argument("--max-tokens", type=positive_int, default=256)
     prompt.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
@@ -102,7 +104,7 @@ def run_handler(handler: Callable[[argparse.Namespace], int], args: argparse.Nam
         return EXIT_BAD_INPUT
     except DlmDesktopError as exc:
         sys.stderr.write(exc.one_line().replace("\n", " ") + "\n")
-        return EXIT_FAILURE
+        return EXIT_BAD_INPUT if exc.bad_input else EXIT_FAILURE
     except KeyboardInterrupt:
         sys.stderr.write("cancelled\n")
         return 130

@@ -203,6 +203,7 @@ def cmd_prompt(args: argparse.Namespace) -> int:
     request = ChatRequest(
         document_path=Path(args.document), text=args.text, side_by_side=args.side_by_side, gate=args.gate,
         adapter=args.adapter, strength=args.lambda_, max_tokens=args.max_tokens, temperature=args.temperature,
+        mix=args.mix,
     )
     progress = ProgressLine()
     stream_one = not args.json and not args.side_by_side  # one answer can stream straight to the terminal

@@ -13,8 +13,11 @@ class DlmDesktopError(Exception):
     """Base class of the engine's typed errors.
 
     `fix` is one sentence telling the user what to do; `path`, `line` and `col` locate the problem when known
-    (`line` and `col` are 1-based, 0 when unknown).
+    (`line` and `col` are 1-based, 0 when unknown). `bad_input` marks errors in what the user asked for (a
+    document, a request's options) as opposed to failures while doing it; the CLI exits 2 for those.
     """
+
+    bad_input = False
 
     def __init__(
         self,

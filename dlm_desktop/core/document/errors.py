@@ -12,6 +12,8 @@ from dlm_desktop.core.errors import DlmDesktopError
 class DocumentError(DlmDesktopError):
     """Base class: the document (or a file it pulls in) cannot be used as written."""
 
+    bad_input = True
+
 
 class DocumentEncodingError(DocumentError):
     """The bytes are not strict UTF-8. `byte_offset` is the 0-based offset of the first bad byte."""

@@ -43,3 +43,5 @@ class ApiBackendError(InferenceError):
 
 class ChatRequestError(InferenceError):
     """A chat or probe request is invalid for this document (undeclared adapter, bad gate mode, no prompts)."""
+
+    bad_input = True
