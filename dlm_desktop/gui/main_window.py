@@ -1,5 +1,5 @@
-"""The main window: document workspace (editor, outline, diagnostics), training mix, and the places kept for
-the train, chat and export panes; the runtime in the status bar; drag and drop of documents and folders."""
+"""The main window: document workspace (editor, outline, diagnostics), training mix, train, chat and export
+panes; the runtime in the status bar; drag and drop of documents and folders."""
 
 from __future__ import annotations
 
@@ -18,34 +18,26 @@ from dlm_desktop.gui.diagnostics import CheckRequest, DiagnosticsController
 from dlm_desktop.gui.document_check import CheckResult
 from dlm_desktop.gui.document_commands import DocumentCommands
 from dlm_desktop.gui.document_session import DocumentSession
+from dlm_desktop.gui.panes.chat_pane import ChatPane
 from dlm_desktop.gui.panes.diagnostics_strip import DiagnosticsStrip
 from dlm_desktop.gui.panes.editor import DocumentEditor
+from dlm_desktop.gui.panes.export_pane import ExportPane
 from dlm_desktop.gui.panes.mix_pane import TrainingMixPane
 from dlm_desktop.gui.panes.outline_pane import OutlinePane
+from dlm_desktop.gui.panes.train_pane import DocumentHooks, TrainPane
 from dlm_desktop.gui.prompts import Prompts
 from dlm_desktop.gui.runtime_status import RuntimeSummary, detect_runtime, unknown_runtime
 from dlm_desktop.gui.settings import AppSettings, save_settings
 from dlm_desktop.gui.theme import ThemeColors, ThemeController, themed_icon
 from dlm_desktop.gui.user_files import untitled_document_path
 from dlm_desktop.gui.widgets.message_banner import MessageBanner
-from dlm_desktop.gui.widgets.placeholders import DropOverlay, PendingPane, WelcomePage
+from dlm_desktop.gui.widgets.placeholders import DropOverlay, WelcomePage
 from dlm_desktop.gui.window_actions import build_menus, fill_recent_menu
 from dlm_desktop.gui.workers import JobRunner
 
 PANE_DOCUMENT, PANE_MIX, PANE_TRAIN, PANE_CHAT, PANE_EXPORT = range(5)
 PANE_NAMES = ["Document", "Training mix", "Train", "Chat", "Export"]
 PANE_ICONS = ["document", "mix", "train", "chat", "export"]
-PENDING_TEXTS = {
-    PANE_TRAIN: ("Train this document to see its progress here",
-                 "The trainer will show a progress bar, the loss curve, tokens per second and the time left. "
-                 "It runs in the background, can be cancelled at any moment and resumes where it stopped."),
-    PANE_CHAT: ("Train this document to compare answers",
-                "Ask a question and read the base model's and your fine-tuned model's answers side by side, "
-                "with a “did it learn?” check on your document's own questions."),
-    PANE_EXPORT: ("Train this document to export it",
-                  "One click makes a GGUF model and an Ollama Modelfile, and checks the exported model against "
-                  "the one you chatted with."),
-}
 DEFAULT_SIZE = (1280, 800)
 OUTLINE_WIDTH = 360
 OUTLINE_SHARE = 0.27  # of the window's width on first show, within the bounds below
@@ -103,11 +95,15 @@ class MainWindow(QMainWindow):
         self.document_stack.addWidget(self.welcome)
         self.document_stack.addWidget(self._build_document_splitter())
         self.mix_pane = TrainingMixPane(self.settings.mix_save_delay_ms, self)
-        self.pending = {index: PendingPane(*PENDING_TEXTS[index], parent=self) for index in PENDING_TEXTS}
+        hooks = DocumentHooks(lambda: self.session.path, self.session.is_modified, lambda: self.commands.save())
+        self.train_pane = TrainPane(hooks, lambda: self.settings.backend, self)
+        self.chat_pane = ChatPane(self)
+        self.export_pane = ExportPane(self)
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
         self.tabs.tabBar().setDrawBase(False)
-        pages = {PANE_DOCUMENT: self.document_stack, PANE_MIX: self.mix_pane, **self.pending}
+        pages = {PANE_DOCUMENT: self.document_stack, PANE_MIX: self.mix_pane, PANE_TRAIN: self.train_pane,
+                 PANE_CHAT: self.chat_pane, PANE_EXPORT: self.export_pane}
         for index, name in enumerate(PANE_NAMES):
             self.tabs.addTab(pages[index], name)
         self.banner = MessageBanner(self)
@@ -163,6 +159,14 @@ class MainWindow(QMainWindow):
         self.strip.line_activated.connect(self._on_strip_line_activated)
         self.outline.line_activated.connect(self._on_outline_line_activated)
         self.mix_pane.weights_saved.connect(self._on_mix_pane_weights_saved)
+        self.document_checked.connect(self.export_pane.show_result)
+        self.document_checked.connect(self.train_pane.show_result)
+        self.runtime_detected.connect(self.train_pane.show_runtime)
+        self.document_checked.connect(self.chat_pane.show_result)
+        self.runtime_detected.connect(self.chat_pane.set_runtime)
+        self.chat_pane.train_requested.connect(self._on_chat_pane_train_requested)
+        self.export_pane.train_requested.connect(partial(self.show_pane, PANE_TRAIN))
+        self.train_pane.training_finished.connect(self._on_train_pane_training_finished)
         self.runtime_runner.job_succeeded.connect(self._on_runtime_runner_job_succeeded)
         self.runtime_runner.job_failed.connect(self._on_runtime_runner_job_failed)
         self.commands.recent_documents_changed.connect(self._refresh_recent_menu)
@@ -175,10 +179,11 @@ class MainWindow(QMainWindow):
         self.editor.set_colors(colors)
         self.strip.set_colors(colors)
         self.mix_pane.set_colors(colors)
+        self.export_pane.set_colors(colors)
+        self.train_pane.set_colors(colors)
+        self.chat_pane.set_colors(colors)
         for index, name in enumerate(PANE_ICONS):
             self.tabs.setTabIcon(index, themed_icon(name, colors.muted))
-        for index, pane in self.pending.items():
-            pane.set_icon(themed_icon(PANE_ICONS[index], colors.muted, 112))
         self.welcome.set_icon(themed_icon("drop", colors.accent, 144))
         self.setWindowIcon(themed_icon("app", colors.accent, 256))
 
@@ -189,16 +194,6 @@ class MainWindow(QMainWindow):
 
     def show_pane(self, index: int) -> None:
         self.tabs.setCurrentIndex(index)
-
-    def install_pane(self, index: int, pane: QWidget) -> None:
-        """Put a real pane where its placeholder is (PANE_TRAIN, PANE_CHAT, PANE_EXPORT). The pane follows the
-        document through `document_checked(CheckResult)` and the hardware through `runtime_detected`."""
-        placeholder = self.pending.pop(index)
-        current = self.tabs.currentIndex()
-        self.tabs.removeTab(index)
-        self.tabs.insertTab(index, pane, self.theme_icon(PANE_ICONS[index]), PANE_NAMES[index])
-        self.tabs.setCurrentIndex(current)
-        placeholder.deleteLater()
 
     def theme_icon(self, name: str, size: int = 48):
         return themed_icon(name, self.theme.colors.muted, size)
@@ -240,6 +235,9 @@ class MainWindow(QMainWindow):
         self.mix_pane.flush()
         self.diagnostics.shutdown()
         self.runtime_runner.shutdown()
+        self.train_pane.shutdown()
+        self.chat_pane.shutdown()
+        self.export_pane.shutdown()
         self._save_geometry()
         self.persist_settings()
 
@@ -360,6 +358,15 @@ class MainWindow(QMainWindow):
     @Slot(Path)
     def _on_mix_pane_weights_saved(self, _path: Path) -> None:
         self.diagnostics.check_now()
+
+    @Slot()
+    def _on_chat_pane_train_requested(self) -> None:
+        self.show_pane(PANE_TRAIN)
+
+    @Slot(object)
+    def _on_train_pane_training_finished(self, _result) -> None:
+        self.chat_pane.adapters_changed()  # the chat loads the new adapters on its next question
+        self.export_pane.adapters_changed()
 
     @Slot(object)
     def _on_runtime_runner_job_succeeded(self, summary: RuntimeSummary) -> None:

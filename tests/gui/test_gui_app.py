@@ -242,17 +242,13 @@ def test_settings_survive_a_restart_and_a_corrupt_file_is_ignored(tmp_path):
     assert (loaded.backend, loaded.recent_documents, loaded.color_scheme) == ("auto", [], "system")
 
 
-def test_later_panes_replace_their_placeholders(qtbot, window):
-    from PySide6.QtWidgets import QLabel
+def test_every_pane_has_its_tab(qtbot, window):
+    from dlm_desktop.gui.main_window import PANE_CHAT, PANE_EXPORT, PANE_NAMES, PANE_TRAIN
 
-    from dlm_desktop.gui.main_window import PANE_CHAT, PANE_TRAIN
-
-    assert "Train this document" in window.pending[PANE_TRAIN].title.text()
-    trainer = QLabel("the trainer")
-    window.install_pane(PANE_TRAIN, trainer)
-    assert window.tabs.widget(PANE_TRAIN) is trainer
-    assert window.tabs.tabText(PANE_TRAIN) == "Train"
-    assert PANE_TRAIN not in window.pending and PANE_CHAT in window.pending
+    installed = {PANE_TRAIN: window.train_pane, PANE_CHAT: window.chat_pane, PANE_EXPORT: window.export_pane}
+    for index, pane in installed.items():
+        assert window.tabs.widget(index) is pane
+        assert window.tabs.tabText(index) == PANE_NAMES[index] and not window.tabs.tabIcon(index).isNull()
     assert window.tabs.count() == 5
 
 
