@@ -39,7 +39,9 @@ pip install -q "$ROOT" "pyinstaller==6.22.0"
 python packaging/make_icons.py >/dev/null
 
 log "PyInstaller (one folder)"
-pyinstaller --noconfirm --clean --log-level WARN --distpath "$BUILD/dist" --workpath "$BUILD/work" installer.spec
+# Run from the build folder: the analysis must import the installed package, not the source tree in the cwd.
+(cd "$BUILD" && pyinstaller --noconfirm --clean --log-level WARN --distpath "$BUILD/dist" --workpath "$BUILD/work" \
+  "$ROOT/installer.spec")
 APP=$BUILD/dist/dlm-desktop
 cp packaging/linux/dlm-desktop.desktop packaging/linux/dlm-desktop-mime.xml packaging/build-icons/dlm-desktop.png "$APP/"
 cp packaging/linux/install.sh "$APP/install.sh"

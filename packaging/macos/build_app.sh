@@ -21,7 +21,8 @@ pip install -q torch==2.13.0
 CMAKE_ARGS="-DGGML_METAL=ON -DGGML_NATIVE=OFF" pip install -q --no-cache-dir "llama-cpp-python==0.3.36"
 pip install -q "$ROOT[mlx]" "pyinstaller==6.22.0"
 python packaging/make_icons.py
-pyinstaller --noconfirm --clean --distpath "$BUILD/dist" --workpath "$BUILD/work" installer.spec
+# From the build folder, so the analysis imports the installed package and not the source tree.
+(cd "$BUILD" && pyinstaller --noconfirm --clean --distpath "$BUILD/dist" --workpath "$BUILD/work" "$ROOT/installer.spec")
 APP="$BUILD/dist/DLM Desktop.app"
 
 if [ -n "${CODESIGN_IDENTITY:-}" ]; then

@@ -23,8 +23,13 @@ if ($env:DLM_CUDA -eq "1") {
 if ($LASTEXITCODE -ne 0) { throw "llama-cpp-python did not build" }
 & $Py -m pip install -q "$Root" "pyinstaller==6.22.0"
 & $Py packaging\make_icons.py
-& $Py -m PyInstaller --noconfirm --clean --distpath "$Build\dist" --workpath "$Build\work" installer.spec
-if ($LASTEXITCODE -ne 0) { throw "PyInstaller failed" }
+# From the build folder: `python -m` puts the current folder first on sys.path, and the analysis must import
+# the installed package, not the source tree.
+Push-Location $Build
+& $Py -m PyInstaller --noconfirm --clean --distpath "$Build\dist" --workpath "$Build\work" "$Root\installer.spec"
+$Code = $LASTEXITCODE
+Pop-Location
+if ($Code -ne 0) { throw "PyInstaller failed" }
 
 # The windowed exe has no console: run the self-test and wait for its exit code.
 $env:QT_QPA_PLATFORM = "offscreen"
