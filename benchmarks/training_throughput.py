@@ -1,10 +1,14 @@
 """Training throughput of the engine's step against a plain transformers step, on real SmolLM2-135M (CPU).
 
-One optimizer step over the training rows of the bundled example, LoRA r=8 on q/k/v/o, fp32, measured three
+One optimizer step over the training rows of the bundled example, LoRA r=8 on q/k/v/o, fp32, measured several
 ways in alternation (so a change in machine load hits all of them alike):
 
-* `engine`: the engine's layout: length-sorted micro-batches cut by `batching.micro_batches`, right padding
-  without a mask, output head and loss on target positions only (`forward.loss_sum`);
+* `engine`: the engine's layout (`batching.step_batches`): whichever of `sorted` and `packed-longest` its
+  cost estimate (`batching.layout_cost`) finds cheaper for the step;
+* `sorted`: no packing: length-sorted rows right-padded without a mask, cut by `batching.micro_batches`,
+  head on targets only (`forward.loss_sum`);
+* `packed-longest`: short rows packed into rows no longer than the longest (`batching.pack_sequences`,
+  restarting position ids), then cut the same way;
 * `packed`: all rows packed into one sequence with restarting position ids (transformers then masks
   attention between rows), head on targets only;
 * `reference`: one padded batch with an attention mask through `model(input_ids, labels=...)`: the head on
@@ -15,17 +19,22 @@ to `reference`, in wall time and in CPU time of this process. Other load on the 
 much slower (threads wait on each other); the script prints how busy the CPU was outside this process. On a
 shared machine, compare the variants with `--threads 1` and the CPU-time ratios.
 
-    python benchmarks/training_throughput.py [--rounds 5] [--threads N]
+    python benchmarks/training_throughput.py [--rounds 5] [--threads N] [--variants engine,sorted,...]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
+import sys
 import time
 from pathlib import Path
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "resources" / "examples" / "getting-started.dlm"
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run from a checkout without installing the package
+    sys.path.insert(0, str(ROOT))
+EXAMPLE = ROOT / "resources" / "examples" / "getting-started.dlm"
 
 
 def _cpu_times() -> tuple[float, float]:
@@ -69,34 +78,43 @@ def _load():
     return peft_model, examples, tokenizer.pad_token_id
 
 
-def _engine_step(peft_model, examples, pad_id):
-    from dlm_desktop.core.training.batching import micro_batches
-    from dlm_desktop.core.training.forward import collate, loss_sum, model_parts
+def _run_groups(peft_model, examples, pad_id, groups):
+    from dlm_desktop.core.training.forward import collate_packed, loss_sum, model_parts
 
     parts = model_parts(peft_model.base_model.model)
     targets = sum(example.targets for example in examples)
+    for group in groups:
+        rows = [[examples[i] for i in sequence] for sequence in group]
+        (loss_sum(parts, collate_packed(rows, pad_id, "cpu")) / targets).backward()
+
+
+def _engine_step(peft_model, examples, pad_id):
+    from dlm_desktop.core.training.batching import step_batches
+
     lengths = [example.length for example in examples]
-    for group in micro_batches(lengths, range(len(examples)), 8 * 512):
-        (loss_sum(parts, collate([examples[i] for i in group], pad_id, "cpu")) / targets).backward()
+    _run_groups(peft_model, examples, pad_id, step_batches(lengths, range(len(examples)), 8 * 512))
+
+
+def _sorted_step(peft_model, examples, pad_id):
+    from dlm_desktop.core.training.batching import micro_batches
+
+    lengths = [example.length for example in examples]
+    groups = [[[i] for i in group] for group in micro_batches(lengths, range(len(examples)), 8 * 512)]
+    _run_groups(peft_model, examples, pad_id, groups)
+
+
+def _packed_longest_step(peft_model, examples, pad_id):
+    from dlm_desktop.core.training.batching import micro_batches, pack_sequences
+
+    lengths = [example.length for example in examples]
+    sequences = pack_sequences(lengths, range(len(examples)))
+    sizes = [sum(lengths[i] for i in sequence) for sequence in sequences]
+    groups = [[sequences[i] for i in group] for group in micro_batches(sizes, range(len(sequences)), 8 * 512)]
+    _run_groups(peft_model, examples, pad_id, groups)
 
 
 def _packed_step(peft_model, examples, pad_id):
-    import torch
-    import torch.nn.functional as F
-
-    from dlm_desktop.core.training.forward import model_parts
-
-    parts = model_parts(peft_model.base_model.model)
-    ids, targets, positions = [], [], []
-    for example in examples:
-        ids += example.input_ids
-        targets += list(example.labels[1:]) + [-100]
-        positions += range(example.length)
-    targets_t = torch.tensor([targets])
-    hidden = parts.body(input_ids=torch.tensor([ids]), position_ids=torch.tensor([positions]),
-                        use_cache=False).last_hidden_state
-    where = targets_t != -100
-    F.cross_entropy(parts.head(hidden[where]), targets_t[where]).backward()
+    _run_groups(peft_model, examples, pad_id, [[list(range(len(examples)))]])
 
 
 def _reference_step(peft_model, examples, pad_id):
@@ -117,6 +135,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--variants", default="engine,sorted,packed-longest,packed,reference",
+                        help="comma-separated subset of the variants to time")
     args = parser.parse_args()
     if args.threads:
         import torch
@@ -124,7 +144,9 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     peft_model, examples, pad_id = _load()
     tokens = sum(example.length for example in examples)
-    variants = {"engine": _engine_step, "packed": _packed_step, "reference": _reference_step}
+    known = {"engine": _engine_step, "sorted": _sorted_step, "packed-longest": _packed_longest_step,
+             "packed": _packed_step, "reference": _reference_step}
+    variants = {name: known[name] for name in args.variants.split(",")}
     seconds: dict[str, list[float]] = {name: [] for name in variants}
     cpu: dict[str, list[float]] = {name: [] for name in variants}
     for step in variants.values():  # warm-up
@@ -144,12 +166,14 @@ def main() -> None:
     busy_other = ((total1 - total0) - (idle1 - idle0)) / ticks - (_own_cpu() - own0)
     wall = sum(sum(v) for v in seconds.values())
     print(f"{len(examples)} rows, {tokens} real tokens, {sum(e.targets for e in examples)} targets per step")
-    reference = min(seconds["reference"])
-    reference_cpu = min(cpu["reference"])
+    base = "reference" if "reference" in seconds else next(iter(seconds))
+    reference = min(seconds[base])
+    reference_cpu = min(cpu[base])
     for name, values in seconds.items():
         best, best_cpu = min(values), min(cpu[name])
-        print(f"{name:10s} {best:6.2f} s/step  {tokens / best:7.1f} tokens/s  x{reference / best:.2f}   "
-              f"cpu {best_cpu:6.2f} s/step  x{reference_cpu / best_cpu:.2f}")
+        print(f"{name:14s} {best:6.2f} s/step  {tokens / best:7.1f} tokens/s  x{reference / best:.2f}   "
+              f"cpu {best_cpu:6.2f} s/step  x{reference_cpu / best_cpu:.2f}   "
+              f"median {statistics.median(values):6.2f} s, cpu {statistics.median(cpu[name]):6.2f} s")
     print(f"other processes used {busy_other / wall:.2f} CPU cores on average during the measurement")
 
 

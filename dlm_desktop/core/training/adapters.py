@@ -41,6 +41,9 @@ def torch_dtype(precision: str) -> Any:
 def load_base(local_dir: Path, settings: LoadSettings) -> Any:
     """The base causal LM from `local_dir`, on the device, in the planned precision."""
     from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # the engine reports loading through its own events
 
     kwargs: dict[str, Any] = {"dtype": torch_dtype(settings.precision)}
     if settings.attn_implementation in ("sdpa", "eager", "flash_attention_2"):

@@ -14,12 +14,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator, Literal, Protocol
 
-from dlm_desktop.core.training.batching import DataPlan, micro_batches, step_members
+from dlm_desktop.core.training.batching import DataPlan, step_batches, step_members
 from dlm_desktop.core.training.checkpoint import StageRecord
 from dlm_desktop.core.training.determinism import restore_torch_rng, seed_everything
 from dlm_desktop.core.training.events import CheckpointSaved, EvalCompleted, StepCompleted, TrainingEvent
 from dlm_desktop.core.training.examples import Example
-from dlm_desktop.core.training.forward import ModelParts, collate, loss_sum, mean_loss, perplexity
+from dlm_desktop.core.training.forward import ModelParts, collate_packed, loss_sum, mean_loss, perplexity
 from dlm_desktop.core.training.hparams import AdapterHparams, RunHparams, ScheduleSpec
 from dlm_desktop.core.training.schedule import LrSchedule, warmup_steps
 
@@ -140,8 +140,9 @@ def _optimizer_step(setup: StageSetup, step: int, optimizer: Any, scheduler: Any
     targets = sum(setup.train[index].targets for index in members)
     lr = float(optimizer.param_groups[0]["lr"])
     total, tokens = 0.0, 0
-    for group in micro_batches(lengths, members, setup.token_budget):
-        batch = collate([setup.train[index] for index in group], setup.pad_id, setup.device)
+    for group in step_batches(lengths, members, setup.token_budget):
+        rows = [[setup.train[index] for index in sequence] for sequence in group]
+        batch = collate_packed(rows, setup.pad_id, setup.device)
         loss = loss_sum(setup.parts, batch)
         (loss / targets).backward()
         total += float(loss.detach())
@@ -206,10 +207,10 @@ def _evaluate(setup: StageSetup, record: StageRecord, hooks: StageHooks) -> Gene
 
 
 def eval_batches(examples: tuple[Example, ...], token_budget: int, pad_id: int, device: str):
-    """The validation examples as length-sorted padded batches."""
+    """The validation examples, packed and batched as training steps are."""
     lengths = [example.length for example in examples]
-    for group in micro_batches(lengths, range(len(examples)), token_budget):
-        yield collate([examples[index] for index in group], pad_id, device)
+    for group in step_batches(lengths, range(len(examples)), token_budget):
+        yield collate_packed([[examples[index] for index in sequence] for sequence in group], pad_id, device)
 
 
 def _checkpoint_due(setup: StageSetup, record: StageRecord, timing: _Timing) -> bool:

@@ -145,3 +145,16 @@ def test_dora_from_the_frontmatter_trains_magnitude_vectors(tmp_path, tiny_chat_
     config = json.loads((version / "adapter_config.json").read_text())
     assert (config["use_dora"], config["r"], config["lora_dropout"]) == (True, 4, 0.0)
     assert any("lora_magnitude_vector" in name for name in adapter_tensors(version))
+
+
+def test_examples_packed_into_one_row_keep_their_own_losses(tiny_model):
+    import torch
+
+    from dlm_desktop.core.training.forward import collate_packed
+
+    parts = model_parts(tiny_model)
+    examples = [_example(11, 3, 5), _example(6, 1, 6), _example(4, 0, 7)]
+    with torch.no_grad():
+        packed = loss_sum(parts, collate_packed([examples[:2], examples[2:]], 0, "cpu"))
+        apart = sum(loss_sum(parts, collate([example], 0, "cpu")) for example in examples)
+    assert torch.allclose(packed, apart, rtol=1e-5, atol=1e-5)

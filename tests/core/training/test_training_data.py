@@ -11,8 +11,11 @@ from dlm_desktop.core.document.pipeline import load_document
 from dlm_desktop.core.training.batching import (
     BATCH_OVERHEAD_TOKENS,
     epoch_permutation,
+    layout_cost,
     make_data_plan,
     micro_batches,
+    pack_sequences,
+    step_batches,
     step_members,
 )
 from dlm_desktop.core.training.datasets import adapter_rows
@@ -112,6 +115,30 @@ def test_micro_batches_group_similar_lengths_and_respect_the_budget():
     assert padded + BATCH_OVERHEAD_TOKENS * len(batches) < 8 * 200
     small = micro_batches(lengths, range(8), token_budget=130)
     assert all(len(b) * max(lengths[i] for i in b) <= 130 or len(b) == 1 for b in small)
+
+
+def test_short_rows_are_packed_up_to_the_longest_row():
+    lengths = [209, 77, 74, 67, 60, 58, 51]
+    sequences = pack_sequences(lengths, range(7))
+    assert sorted(i for sequence in sequences for i in sequence) == list(range(7))
+    assert all(sum(lengths[i] for i in sequence) <= 209 for sequence in sequences)
+    assert len(sequences) == 3  # 209 | 77+74+58 | 67+60+51
+    assert pack_sequences([900, 10, 10], range(3)) == [[0], [1, 2]]  # capped at PACK_CAPACITY, long rows alone
+    (batch,) = step_batches(lengths, range(7), token_budget=4096)
+    assert batch == sequences  # one batch of 3 x 209 tokens instead of 209 + 6 x 77 in two batches
+
+
+def test_rows_of_similar_lengths_are_not_packed():
+    # Packing 60 + 60 into a row of 120 saves 60 padded tokens but computes the attention of the whole masked
+    # 120-wide row instead of two causal 60-wide ones, and puts three rows in one 120-wide batch: dearer.
+    lengths = [120, 60, 60, 58]
+    assert pack_sequences(lengths, range(4)) == [[0], [1, 2], [3]]
+    batches = step_batches(lengths, range(4), token_budget=4096)
+    assert batches == [[[0]], [[1], [2], [3]]]
+    packed = [[[0], [1, 2], [3]]]
+    assert layout_cost(lengths, batches) < layout_cost(lengths, packed)
+    # Rows that cannot pack (all as long as the longest) keep one example per row.
+    assert step_batches([70] * 6, range(6), token_budget=4096) == [[[i] for i in range(6)]]
 
 
 # --- schedules and hyperparameters ---------------------------------------------------------------------------

@@ -45,6 +45,22 @@ def _wait_for_step(child: subprocess.Popen, step: int, timeout: float = 300.0) -
             return
 
 
+def _train_and_kill_at_step(doc: Path, base: Path, home: Path, step: int) -> int:
+    """Start a trainer in a child process, SIGKILL it once it reports `step`; returns its exit code."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(doc), str(base), str(home)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT, env=env,
+    )
+    try:
+        _wait_for_step(child, step)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=60)
+        child.stdout.close()
+    return child.returncode
+
+
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="SIGKILL is POSIX-only")
 def test_a_killed_trainer_leaves_the_previous_version_current_and_loadable(tmp_path, tiny_chat_model_dir):
     import torch
@@ -57,18 +73,7 @@ def test_a_killed_trainer_leaves_the_previous_version_current_and_loadable(tmp_p
     before_doc = doc.read_bytes()
     before_weights = adapter_tensors(first.adapters["default"])
 
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(doc), str(tiny_chat_model_dir), str(home)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT, env=env,
-    )
-    try:
-        _wait_for_step(child, 3)
-        os.kill(child.pid, signal.SIGKILL)
-    finally:
-        child.wait(timeout=60)
-        child.stdout.close()
-    assert child.returncode == -signal.SIGKILL
+    assert _train_and_kill_at_step(doc, tiny_chat_model_dir, home, 3) == -signal.SIGKILL
 
     paths = store_for(home)
     assert resolve_current(paths) == paths.version_dir(1)
