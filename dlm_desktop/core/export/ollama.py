@@ -2,7 +2,9 @@
 
 Ollama is optional: without it the export still succeeds and says exactly which command to run later. The
 command is always an argv list (never a shell string); its output lines become events; it has a timeout
-and stops when the user stops the export.
+and stops when the user stops the export. Like upstream `dlm`, `ollama create` runs under the per-user
+lock `<DLM home>/ollama.lock` (same PID-lock format as a store's `.lock`), because two registrations racing
+on Ollama's one registry can corrupt it; a lock still held after `lock_timeout_s` is reported, not fatal.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dlm_desktop.core.export.events import ExportEvent, ExportLog, ExportProgres
 SERVER_URL = "http://127.0.0.1:11434"
 MIN_VERSION = (0, 4, 2)
 CREATE_TIMEOUT_S = 600.0
+LOCK_TIMEOUT_S = 120.0  # upstream's wait for ~/.dlm/ollama.lock
 _VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 
 
@@ -111,9 +114,12 @@ def create_model(
     *,
     timeout_s: float = CREATE_TIMEOUT_S,
     should_stop: ShouldStop = never_stop,
+    lock_path: Path | None = None,
+    lock_timeout_s: float = LOCK_TIMEOUT_S,
 ) -> Generator[ExportEvent, None, OllamaOutcome]:
     """Run `ollama create` in `export_dir`, yielding its output lines; never raises for Ollama's sake (the
-    outcome says what happened and what to run by hand)."""
+    outcome says what happened and what to run by hand). With `lock_path` (normally `ollama_lock_path()`),
+    the command runs while holding that lock, waiting up to `lock_timeout_s` for another export to finish."""
     later = manual_command(export_dir, name)
     if location.executable is None:
         where = " (its server is running, but the `ollama` command was not found)" if location.server_running else ""
@@ -122,9 +128,19 @@ def create_model(
         minimum = ".".join(map(str, MIN_VERSION))
         return OllamaOutcome("skipped", name, later, f"Ollama {location.version} is too old (need {minimum} or "
                              f"newer). Update Ollama, then run: {later}", location.version)
-    argv = create_command(str(location.executable), name)
-    yield ExportProgress("ollama", f"Adding {name} to Ollama…")
-    status, tail = yield from _run_streaming(argv, export_dir, timeout_s, should_stop)
+    lock = None
+    if lock_path is not None:
+        lock, waited = yield from _wait_for_lock(lock_path, lock_timeout_s, should_stop)
+        if lock is None:
+            return OllamaOutcome("failed", name, later, f"{waited} The export itself is complete; to add it to "
+                                 f"Ollama, run: {later}", location.version)
+    try:
+        argv = create_command(str(location.executable), name)
+        yield ExportProgress("ollama", f"Adding {name} to Ollama…")
+        status, tail = yield from _run_streaming(argv, export_dir, timeout_s, should_stop)
+    finally:
+        if lock is not None:
+            lock.release()
     if status == 0:
         return OllamaOutcome("created", name, later, f"Added to Ollama: run it with `ollama run {name}`.",
                              location.version)
@@ -133,6 +149,32 @@ def create_model(
     detail = f": {tail}" if tail else ""
     return OllamaOutcome("failed", name, later, f"`ollama create` {reason}{detail}. The export itself is complete; "
                          f"to retry, run: {later}", location.version)
+
+
+def _wait_for_lock(lock_path: Path, timeout_s: float, should_stop: ShouldStop):
+    """Take `lock_path`, polling (and honouring `should_stop`) for at most `timeout_s`. Returns `(lock, "")`,
+    or `(None, sentence saying why not)`."""
+    from dlm_desktop.core.store.errors import StoreLockedError
+    from dlm_desktop.core.store.lock import StoreLock
+
+    deadline = time.monotonic() + timeout_s
+    announced = False
+    while True:
+        lock = StoreLock(lock_path, timeout=0.0)
+        try:
+            return lock.acquire(), ""
+        except StoreLockedError as exc:
+            holder = exc.holder
+        who = f" (PID {holder.pid} on {holder.hostname})" if holder is not None else ""
+        if should_stop():
+            return None, "Adding the model to Ollama was stopped while waiting for another export."
+        if time.monotonic() >= deadline:
+            return None, (f"Another export{who} is adding a model to Ollama and still holds {lock_path} after "
+                          f"{timeout_s:g} s.")
+        if not announced:
+            announced = True
+            yield ExportProgress("ollama", f"Waiting for another export{who} to finish adding its model to Ollama…")
+        time.sleep(0.2)
 
 
 def _too_old(version: str) -> bool:

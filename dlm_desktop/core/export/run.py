@@ -2,8 +2,9 @@
 
 resolve the base and the adapters → (mix) → base GGUF (cached by checksum; quantized with llama.cpp) →
 adapter GGUF, or the mix merged into the base → Modelfile → optional parity check → export_manifest.json →
-atomic publish → optional `ollama create`. Everything is written in a staging folder first, so a failed,
-stopped or killed export never leaves a partial file among the artifacts.
+atomic publish → optional `ollama create` (under `<DLM home>/ollama.lock`) → the export recorded in the
+store (`manifest.json` exports, a `metrics.sqlite` exports row). Everything is written in a staging folder
+first, so a failed, stopped or killed export never leaves a partial file among the artifacts.
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ def run_export(
     events and returns an `ExportResult`. Raises typed `ExportError`s (`ExportCancelled` when stopped),
     document and model errors; on any failure nothing is published. Ollama trouble is not a failure:
     `result.ollama` says what happened and which command to run."""
+    started = time.monotonic()
     timings: dict[str, float] = {}
     plan = yield from _timed(timings, "plan", _plan(request, should_stop))
     staging = Staging(plan.out_dir)
@@ -93,12 +95,29 @@ def run_export(
     except BaseException:
         staging.discard()
         raise
-    if not request.ollama:
-        return result
-    outcome = yield from _timed(timings, "ollama", create_model(find_ollama(), plan.name, plan.out_dir,
-                                                                 should_stop=should_stop))
-    yield ExportNotice(outcome.message)
-    return replace(result, ollama=outcome, seconds=dict(timings))
+    if request.ollama:
+        from dlm_desktop.core.store.paths import ollama_lock_path
+
+        outcome = yield from _timed(timings, "ollama", create_model(
+            find_ollama(), plan.name, plan.out_dir, should_stop=should_stop, lock_path=ollama_lock_path(request.home)))
+        yield ExportNotice(outcome.message)
+        result = replace(result, ollama=outcome, seconds=dict(timings))
+    problem = _record_in_store(plan, result, time.monotonic() - started)
+    if problem:
+        yield ExportNotice(problem)
+        result = replace(result, notices=(*result.notices, problem))
+    return result
+
+
+def _record_in_store(plan: _Plan, result: ExportResult, duration_s: float) -> str | None:
+    """Append the export to the store's manifest and metrics (upstream's records); a sentence if that failed."""
+    from dlm_desktop.core.export.store_record import StoreIdentity, record_export_in_store
+    from dlm_desktop.core.store.paths import StorePaths
+
+    front = plan.frontmatter
+    identity = StoreIdentity(front.dlm_id, plan.spec.key, plan.revision, plan.request.document_path)
+    return record_export_in_store(StorePaths.for_dlm(front.dlm_id, home=plan.request.home), result, identity,
+                                  request_name=plan.request.name, duration_s=duration_s)
 
 
 def _timed(timings: dict[str, float], stage: str, job: Generator) -> Generator:

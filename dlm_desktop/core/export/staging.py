@@ -41,9 +41,12 @@ class Staging:
         return self.dir / name
 
     def publish(self, names: list[str]) -> list[Path]:
-        """Flush the staged files, then move `names` into `out_dir` in that order (put the manifest last).
+        """Flush the staged files, then move `names` into `out_dir` in that order. The last name is the
+        completion marker (the manifest): the previous one is removed first, so a folder caught half-way
+        through replacing an older export has no manifest rather than one describing other files.
         Returns the published paths; removes the staging folder."""
         fsync_tree(self.dir)
+        (self.out_dir / names[-1]).unlink(missing_ok=True)
         published = []
         for name in names:
             target = self.out_dir / name
@@ -72,6 +75,20 @@ def _owner_alive(folder: Path) -> bool:
     try:
         pid = int((folder / _OWNER_FILE).read_text(encoding="ascii").strip())
     except (OSError, ValueError):
+        return False
+    return _pid_alive(pid)
+
+
+def _partial_owner(path: Path) -> int:
+    """The PID in `.base.<QUANT>.<pid>-<id>.partial` (0 when the name carries none)."""
+    try:
+        return int(path.name.rsplit(".", 2)[-2].split("-")[0])
+    except (IndexError, ValueError):
+        return 0
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
         return False
     if pid == os.getpid():
         return True
@@ -137,7 +154,11 @@ class BaseCache:
         """`(temporary path to write, final path)` for a new cache entry."""
         folder = self.root / key
         folder.mkdir(parents=True, exist_ok=True)
-        return folder / f".base.{quant}.{uuid.uuid4().hex[:8]}.partial", folder / f"base.{quant}.gguf"
+        for stale in folder.glob(".base.*.partial"):  # left by a conversion whose process was killed
+            if not _pid_alive(_partial_owner(stale)):
+                stale.unlink(missing_ok=True)
+        name = f".base.{quant}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial"
+        return folder / name, folder / f"base.{quant}.gguf"
 
     def commit(self, temporary: Path, final: Path, quant: str) -> Path:
         """Move a finished temporary file into place and record its size and sha256."""

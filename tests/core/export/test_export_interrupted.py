@@ -50,11 +50,15 @@ def test_sigkill_during_conversion_leaves_nothing_partial(document):
         child.send_signal(signal.SIGKILL)
         child.wait(30)
     out = document.parent / "doc-export"
+    cache = document.parent / "fresh-cache"
     assert artifacts(out) == []
     assert list(out.glob(".staging-*"))  # the dead export's scratch folder, never an artifact
+    assert list(cache.rglob(".base.*.partial")) and not list(cache.rglob("base.*.gguf"))  # half a conversion
     _, result = drain(run_export(ExportRequest(document, quant="F16", ollama=False)))
     assert artifacts(out) == ["Modelfile", "adapter.gguf", "base.F16.gguf", "export_manifest.json"]
     assert not list(out.glob(".staging-*")) and result.base_gguf.stat().st_size > 100_000_000
+    assert not list(cache.rglob(".base.*.partial"))  # the dead conversion's temporary file is cleaned up
+    assert not result.base_cached  # and never taken for a finished conversion
 
 
 def test_stopping_publishes_nothing(document):
@@ -68,3 +72,19 @@ def test_stopping_publishes_nothing(document):
         drain(run_export(ExportRequest(document, quant="F16", ollama=False), should_stop=stop_soon))
     out = document.parent / "doc-export"
     assert artifacts(out) == [] and not list(out.glob(".staging-*"))
+
+
+def test_replacing_an_export_drops_the_old_manifest_before_any_file(tmp_path):
+    from dlm_desktop.core.export.staging import Staging
+
+    out = tmp_path / "export"
+    out.mkdir()
+    for name, text in (("base.F16.gguf", "old base"), ("export_manifest.json", "old manifest")):
+        (out / name).write_text(text)
+    staging = Staging(out)
+    staging.path("base.F16.gguf").write_text("new base")
+    staging.path("export_manifest.json").write_text("new manifest")
+    with pytest.raises(FileNotFoundError):  # dies half-way: adapter.gguf was never staged
+        staging.publish(["base.F16.gguf", "adapter.gguf", "export_manifest.json"])
+    assert (out / "base.F16.gguf").read_text() == "new base"
+    assert not (out / "export_manifest.json").exists()  # no manifest vouching for a mixed set of files

@@ -15,6 +15,7 @@ import pytest
 from dlm_desktop.core.export import ModelfileError, validate_ollama_name
 from dlm_desktop.core.export.modelfile import ModelfileSpec, collect_stops, ollama_quote, render_modelfile
 from dlm_desktop.core.export.ollama import OllamaLocation, create_model, find_ollama
+from dlm_desktop.core.store.paths import ollama_lock_path
 from tests.core.export.export_helpers import GO_PROGRAM_DIR, drain, go_env, require_go
 
 FAKE_OLLAMA = r'''#!PYTHON
@@ -26,6 +27,8 @@ COMMANDS = {"from", "adapter", "template", "system", "parameter", "license", "me
 if sys.argv[1:] == ["--version"]:
     print("ollama version is 0.6.2"); sys.exit(0)
 log = {"argv": sys.argv[1:], "cwd": os.getcwd(), "commands": []}
+lock = os.environ.get("FAKE_OLLAMA_LOCK", "")
+log["lock"] = open(lock).read() if lock and os.path.exists(lock) else None
 def parse(text):
     out, i = [], 0
     lines = text.split("\n")
@@ -79,6 +82,7 @@ def fake_ollama(tmp_path, monkeypatch):
     monkeypatch.setenv("FAKE_GO", require_go())
     monkeypatch.setenv("FAKE_GO_DIR", str(GO_PROGRAM_DIR))
     monkeypatch.setenv("FAKE_OLLAMA_LOG", str(tmp_path / "ollama-log.json"))
+    monkeypatch.setenv("FAKE_OLLAMA_LOCK", str(ollama_lock_path()))
     for key, value in go_env().items():
         if key.startswith("GO"):
             monkeypatch.setenv(key, value)
@@ -108,6 +112,56 @@ def test_ollama_create_runs_with_argv_in_the_export_folder(fake_ollama, tmp_path
     assert commands["system"] == system  # read back exactly, no literal backslashes
     assert commands["from"] == "./base.Q4_K_M.gguf" and commands["adapter"] == "./adapter.gguf"
     assert [e.line for e in events if hasattr(e, "line")][-1] == "success"
+
+
+def test_ollama_create_runs_under_the_per_user_ollama_lock(fake_ollama, tmp_path):
+    lock = ollama_lock_path()
+    assert lock == Path(os.environ["DLM_HOME"]).resolve() / "ollama.lock"  # DLM_HOME is honoured
+    folder = write_export(tmp_path / "export", None)
+    _, outcome = drain(create_model(find_ollama(probe_server=False), "dlm-test:v0001", folder, lock_path=lock))
+    assert outcome.status == "created", outcome.message
+    held = json.loads(fake_ollama.read_text())["lock"]
+    assert held is not None and held.split("\n")[0] == str(os.getpid())  # held by us while ollama ran
+    assert not lock.exists()  # and given back
+
+
+def test_a_held_ollama_lock_is_waited_for_then_reported(fake_ollama, tmp_path, spawn_holder):
+    lock = ollama_lock_path()
+    folder = write_export(tmp_path / "export", None)
+    holder = spawn_holder(lock)
+    events, outcome = drain(create_model(find_ollama(probe_server=False), "dlm-test:v0001", folder, lock_path=lock,
+                                         lock_timeout_s=1.0))
+    assert outcome.status == "failed" and f"PID {holder.pid}" in outcome.message
+    assert "ollama create dlm-test:v0001 -f Modelfile" in outcome.message
+    assert any("Waiting for another export" in getattr(e, "message", "") for e in events)
+    assert not fake_ollama.exists()  # Ollama was never run without the lock
+    holder.stdin.close()
+    holder.wait(30)
+    _, outcome = drain(create_model(find_ollama(probe_server=False), "dlm-test:v0001", folder, lock_path=lock))
+    assert outcome.status == "created", outcome.message
+
+
+@pytest.fixture
+def spawn_holder():
+    """Start a process that holds a lock file (our store-lock format) until its stdin closes."""
+    import subprocess
+
+    children = []
+
+    def spawn(lock: Path):
+        code = ("import sys; from dlm_desktop.core.store.lock import StoreLock\n"
+                f"lock = StoreLock({str(lock)!r}).acquire(); print('HELD', flush=True)\n"
+                "sys.stdin.read(); lock.release()")
+        child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        children.append(child)
+        assert child.stdout.readline().strip() == "HELD"
+        return child
+
+    yield spawn
+    for child in children:
+        if child.poll() is None:
+            child.kill()
+        child.wait(30)
 
 
 def test_missing_files_make_ollama_fail_but_not_the_export(fake_ollama, tmp_path):
