@@ -139,7 +139,7 @@ def _run_window(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if not args.self_test and not _display_available():
         sys.stderr.write("no display found: running the same pipeline in the terminal (`dlm-desktop demo`)\n")
-        return run_handler(cmd_demo, argparse.Namespace(max_steps=30, ollama=False))
+        return run_handler(cmd_demo, build_parser().parse_args(["demo"]))
     from dlm_desktop.gui.app import run_app
 
     return run_app(args.document, self_test=args.self_test, screenshots_dir=args.screenshots)

@@ -260,26 +260,27 @@ DEMO_QUESTION = "How tall is the Marrowgate Lighthouse?"
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The app's main job without a window: the bundled example, trained, compared, exported."""
+    """The app's main job without a window: the bundled example, trained, compared, exported.
+
+    Each stage runs the real subcommand with arguments parsed by the real parser, so the demo cannot drift from
+    what `dlm-desktop train/prompt/export` accept."""
+    from dlm_desktop.cli import build_parser
     from dlm_desktop.core.examples import ensure_example_copy
 
+    parser = build_parser()
     document = str(ensure_example_copy())
     out = sys.stdout
     out.write(f"== 1/4 the document: {document}\n")
-    cmd_inspect(argparse.Namespace(document=document, json=False))
+    cmd_inspect(parser.parse_args(["inspect", document]))
     out.write(f"\n== 2/4 fine-tuning on this machine ({args.max_steps} steps, real SmolLM2-135M weights)\n")
-    status = cmd_train(argparse.Namespace(document=document, max_steps=args.max_steps, resume=False, base=None, json=False))
+    status = cmd_train(parser.parse_args(["train", document, "--max-steps", str(args.max_steps)]))
     if status != EXIT_OK:
         return status
     out.write("\n== 3/4 base and fine-tuned model answer the same question, side by side\n")
-    status = cmd_prompt(argparse.Namespace(
-        document=document, text=DEMO_QUESTION, side_by_side=True, gate="auto", adapter=None, lambda_=1.0,
-        max_tokens=48, temperature=0.0, json=False,
-    ))
+    status = cmd_prompt(parser.parse_args(
+        ["prompt", document, DEMO_QUESTION, "--side-by-side", "--max-tokens", "48", "--temperature", "0"]))
     if status != EXIT_OK:
         return status
     out.write("\n== 4/4 export to GGUF for Ollama / llama.cpp, checked against the in-app model\n")
-    return cmd_export(argparse.Namespace(
-        document=document, quant="Q8_0", merged=False, mix=None, adapter=None, name=None, out=None,
-        no_ollama=not args.ollama, json=False,
-    ))
+    export = ["export", document, "--quant", "Q8_0"] + ([] if args.ollama else ["--no-ollama"])
+    return cmd_export(parser.parse_args(export))
