@@ -6,7 +6,7 @@ train through the Train pane, ask the example's question in the Chat pane and ru
 through the Export pane (Q8_0; Ollama is not needed). Then it captures each pane in the light and the dark
 theme at 1280×800, plus the Chat pane at 1920×1080.
 
-    xvfb-run -a -s "-screen 0 1920x1080x24" python docs/make_screenshots.py [--steps 40] [--example NAME]
+    xvfb-run -a -s "-screen 0 1920x1080x24" python docs/make_screenshots.py [--steps 20] [--example NAME]
 
 Takes a few minutes on a laptop CPU (training is most of it). Exits 1 if any step fails.
 """
@@ -39,6 +39,32 @@ def _wait(signal, trigger: Callable[[], object], timeout_ms: int, what: str):
     return value
 
 
+def _until(predicate: Callable[[], bool], timeout_ms: int, what: str) -> None:
+    """Run the event loop until `predicate()` holds (a pane's job is joined a moment after its result)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    loop, timer, waited = QEventLoop(), QTimer(), [0]
+
+    def check() -> None:
+        waited[0] += 50
+        if predicate() or waited[0] >= timeout_ms:
+            loop.quit()
+
+    timer.timeout.connect(check)
+    timer.start(50)
+    loop.exec()
+    timer.stop()
+    QApplication.processEvents()
+    if not predicate():
+        raise SystemExit(f"make_screenshots: timed out waiting for {what}")
+
+
+def _started(started: bool, what: str) -> None:
+    if not started:
+        raise SystemExit(f"make_screenshots: the window refused to start {what}")
+
+
 def _isolate(scratch: Path) -> None:
     """Nothing the script does reaches the user's store, settings or documents."""
     for name, sub in (("DLM_HOME", "home"), ("DLM_DESKTOP_CONFIG_DIR", "config"),
@@ -61,16 +87,22 @@ def _drive(window, document: Path, steps: int, question: str) -> None:
         _wait(window.document_checked, window.check_now, 60_000, "document re-checked")
     window.show_pane(PANE_TRAIN)
     window.train_pane.plan_card.steps_spin.setValue(steps)
-    _wait(window.train_pane.training_finished, window.train_pane.start_training, TRAIN_TIMEOUT_MS,
-          f"trained {steps} steps")
+    _wait(window.train_pane.training_finished, lambda: _started(window.train_pane.start_training(), "training"),
+          TRAIN_TIMEOUT_MS, f"trained {steps} steps")
     window.show_pane(PANE_CHAT)
     chat = window.chat_pane
     chat.controls.temperature.setValue(0.0)
     chat.question_box.setPlainText(question)
-    _wait(chat.answer_finished, chat.ask, STEP_TIMEOUT_MS, "answered side by side")
-    _wait(chat.check_finished, chat.run_check, STEP_TIMEOUT_MS, "did-it-learn check")
+    _until(lambda: chat.availability.ready, 60_000, "the chat to see the trained adapter")
+    _wait(chat.answer_finished, lambda: _started(chat.ask(), "the question"), STEP_TIMEOUT_MS, "answered side by side")
+    _until(lambda: not chat.is_busy(), 60_000, "the answer's thread to end")
+    _wait(chat.check_finished, lambda: _started(chat.run_check(), "the check"), STEP_TIMEOUT_MS, "did-it-learn check")
+    _until(lambda: not chat.is_busy(), 60_000, "the check's thread to end")
     window.show_pane(PANE_EXPORT)
-    _wait(window.export_pane.export_finished, window.export_pane.start_export, STEP_TIMEOUT_MS, "exported")
+    export = window.export_pane
+    _until(export.is_ready, 60_000, "the export pane to see the trained adapter")
+    _wait(export.export_finished, lambda: _started(export.start_export(), "the export"), STEP_TIMEOUT_MS, "exported")
+    _until(lambda: not export.is_running(), 60_000, "the export's thread to end")
 
 
 def _capture(app, window, theme, out: Path) -> list[Path]:
@@ -100,7 +132,7 @@ def _capture(app, window, theme, out: Path) -> list[Path]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=40, help="training steps (default 40)")
+    parser.add_argument("--steps", type=int, default=20, help="training steps (default 20)")
     parser.add_argument("--example", default="getting-started.dlm", choices=sorted(QUESTION))
     parser.add_argument("--out", type=Path, default=HERE / "screenshots")
     args = parser.parse_args()
