@@ -165,4 +165,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    # Every pane's thread is joined by window.shutdown(); leave without running the interpreter's teardown of
+    # the loaded runtimes (torch/llama.cpp thread pools), which can hang here after the screenshots are written.
+    os._exit(code)
