@@ -68,11 +68,18 @@ def read_document_text(path: Path | str) -> DecodedText:
     return decode_document_bytes(raw, path=path)
 
 
+def _current_umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: Path | str, data: bytes) -> None:
     """Write `data` to `path` through a temporary file in the same folder and an atomic rename.
 
     A crash at any moment leaves either the old file or the new one, never a mix. The file keeps the mode of
-    the file it replaces.
+    the file it replaces; a new file gets the usual mode for new files (0666 less the umask), not the
+    owner-only mode of the temporary file.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,8 +89,7 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if path.exists():
-            os.chmod(tmp_name, path.stat().st_mode & 0o7777)
+        os.chmod(tmp_name, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_current_umask())
         os.replace(tmp_name, path)
     except BaseException:
         try:

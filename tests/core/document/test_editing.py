@@ -447,3 +447,23 @@ def test_save_reports_os_errors_as_typed_errors(tmp_path, monkeypatch):
     with pytest.raises(DocumentError) as info:
         save_document_text(tmp_path / "doc.dlm", "x")
     assert info.value.path == tmp_path / "doc.dlm" and "permission" in info.value.message
+
+
+def test_a_new_file_written_atomically_gets_the_normal_mode_and_an_old_one_keeps_its_own(tmp_path):
+    import os
+    import stat
+
+    from dlm_desktop.core.document.text import atomic_write_text
+
+    mask = os.umask(0o022)
+    try:
+        fresh = tmp_path / "new.dlm"
+        atomic_write_text(fresh, "hello\n")
+        assert stat.S_IMODE(fresh.stat().st_mode) == 0o644  # not the temporary file's owner-only 0600
+        kept = tmp_path / "private.dlm"
+        kept.write_text("x\n")
+        kept.chmod(0o640)
+        atomic_write_text(kept, "y\n")
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o640 and kept.read_text() == "y\n"
+    finally:
+        os.umask(mask)
