@@ -25,9 +25,9 @@ from dlm_desktop.core.inference.errors import NonFiniteLogitsError
 from dlm_desktop.core.inference.hf_loading import load_peft_model
 from dlm_desktop.core.inference.lora_control import null_lora_weights
 from dlm_desktop.core.inference.protocols import RollingLogprob, TokenDist
-from dlm_desktop.core.inference.routing import Routing, route_weights
+from dlm_desktop.core.inference.routing import Routing
 from dlm_desktop.core.inference.stacked_lora import LoraStacks, base_forward, stacked_forward
-from dlm_desktop.core.inference.views import Lease, ViewGuard
+from dlm_desktop.core.inference.views import Lease, RoutedViews, ViewGuard
 
 if TYPE_CHECKING:
     import torch
@@ -73,13 +73,15 @@ class HFView:
         return self._backend.forward_rows(rows, factors, last_only=last_only)
 
 
-class HFDifferentialBackend:
+class HFDifferentialBackend(RoutedViews):
     """A PEFT model holding every adapter of a document, with base/fine-tuned/scaled/null views.
 
     Build it with `HFDifferentialBackend.load(base_dir, {name: adapter_dir}, gate=...)`, or wrap an already
     loaded PEFT model. `gate` is a `LoadedGate` (`core.training.gate`) or None; `routing` is the default rule
     of the fine-tuned view.
     """
+
+    view_type = HFView
 
     kind = "hf"
     protocols = ("differential", "scaled_adapter", "null_adapter", "preflight")
@@ -129,45 +131,12 @@ class HFDifferentialBackend:
             embedding = embed_prompts(body if body is not None else self.model, self.tokenizer, [prompt])[0]
         return {name: float(weight) for name, weight in weights_for_prompt(self.gate, embedding).items()}
 
-    def weights_for(self, prompt: str, routing: Routing | None = None) -> dict[str, float]:
-        """`{adapter: weight}` that `routing` (default: the backend's) gives `prompt`."""
-        gate = self.gate_weights if (self.gate is not None and len(self.adapter_names) > 1) else None
-        return route_weights(routing or self.routing, self.adapter_names, prompt, gate)
-
-    def _scaled(self, strength: float, routing: Routing | None) -> WeightsFn:
-        if strength == 1.0:
-            return lambda prompt: self.weights_for(prompt, routing)
-        return lambda prompt: {k: strength * w for k, w in self.weights_for(prompt, routing).items()}
-
-    # --- views ---------------------------------------------------------------------------------------------
-
     @contextmanager
-    def as_base(self) -> Iterator[HFView]:
-        """The plain base model (adapters disabled)."""
-        with self.guard.lease("base") as lease:
-            yield HFView(self, lease, None)
-
-    @contextmanager
-    def as_finetuned(self, routing: Routing | None = None) -> Iterator[HFView]:
-        """The fine-tuned model: `W + Σ w_i s_i B_i A_i` with `w` from `routing` (default: the backend's)."""
-        with self.guard.lease("finetuned") as lease:
-            yield HFView(self, lease, self._scaled(1.0, routing))
-
-    @contextmanager
-    def as_scaled_adapter(self, strength: float, routing: Routing | None = None) -> Iterator[HFView]:
-        """The fine-tuned mix with every LoRA term multiplied by `strength` (λ)."""
-        with self.guard.lease("scaled_adapter") as lease:
-            yield HFView(self, lease, self._scaled(float(strength), routing))
-
-    @contextmanager
-    def as_null_adapter(self, seed: int, init_scale: float | None = None, rank_scale: float = 1.0,
-                        routing: Routing | None = None) -> Iterator[HFView]:
-        """Random adapters of the same structure (see `lora_control.null_lora_weights`), mixed like the
-        fine-tuned view; the trained weights come back when the block exits."""
-        with self.guard.lease("null_adapter") as lease:
-            with null_lora_weights(self.model, self.adapter_names, seed=seed, init_scale=init_scale,
-                                   rank_scale=rank_scale):
-                yield HFView(self, lease, self._scaled(1.0, routing))
+    def null_weights(self, seed: int, init_scale: float | None, rank_scale: float) -> Iterator[None]:
+        """Random adapters in place of the trained ones (see `lora_control.null_lora_weights`) until exit."""
+        with null_lora_weights(self.model, self.adapter_names, seed=seed, init_scale=init_scale,
+                               rank_scale=rank_scale):
+            yield
 
     def preflight_finite_check(self, prompt: str = PREFLIGHT_PROMPT) -> None:
         """One forward per view on a sentinel prompt; `NonFiniteLogitsError` when any logit is NaN or infinite."""

@@ -27,8 +27,8 @@ from dlm_desktop.core.inference import mlx_scoring
 from dlm_desktop.core.inference.errors import AdapterLoadError, NonFiniteLogitsError
 from dlm_desktop.core.inference.hf_scoring import MAX_WINDOW, prompt_ids
 from dlm_desktop.core.inference.protocols import RollingLogprob, TokenDist
-from dlm_desktop.core.inference.routing import Routing, route_weights
-from dlm_desktop.core.inference.views import Lease, ViewGuard
+from dlm_desktop.core.inference.routing import Routing
+from dlm_desktop.core.inference.views import Lease, RoutedViews, ViewGuard
 
 WeightsFn = Callable[[str], dict[str, float]]
 PREFLIGHT_PROMPT = "Hello, how are you today?"
@@ -71,12 +71,14 @@ class MlxView:
         return self._backend.forward_rows(rows, factors, last_only=last_only)
 
 
-class MlxDifferentialBackend:
+class MlxDifferentialBackend(RoutedViews):
     """An MLX model holding every adapter of a document, with base/fine-tuned/scaled/null views.
 
     Build it with `MlxDifferentialBackend.load(base_dir, {name: adapter_dir}, gate=...)`. `gate` is a
     `LoadedGate` (`core.training.gate`) or None; `routing` is the fine-tuned view's default rule.
     """
+
+    view_type = MlxView
 
     kind = "mlx"
     protocols = ("differential", "scaled_adapter", "null_adapter", "preflight")
@@ -149,44 +151,13 @@ class MlxDifferentialBackend:
             vector = np.array(hidden)
         return torch.from_numpy(vector)
 
-    def weights_for(self, prompt: str, routing: Routing | None = None) -> dict[str, float]:
-        """`{adapter: weight}` that `routing` (default: the backend's) gives `prompt`."""
-        gate = self.gate_weights if (self.gate is not None and len(self.adapter_names) > 1) else None
-        return route_weights(routing or self.routing, self.adapter_names, prompt, gate)
-
-    def _scaled(self, strength: float, routing: Routing | None) -> WeightsFn:
-        return lambda prompt: {k: strength * w for k, w in self.weights_for(prompt, routing).items()}
-
-    # --- views ---------------------------------------------------------------------------------------------
-
     @contextmanager
-    def as_base(self) -> Iterator[MlxView]:
-        """The plain base model (adapters off)."""
-        with self.guard.lease("base") as lease:
-            yield MlxView(self, lease, None)
-
-    @contextmanager
-    def as_finetuned(self, routing: Routing | None = None) -> Iterator[MlxView]:
-        """The fine-tuned model: `W + Σ w_i s_i B_i A_i` with `w` from `routing` (default: the backend's)."""
-        with self.guard.lease("finetuned") as lease:
-            yield MlxView(self, lease, self._scaled(1.0, routing))
-
-    @contextmanager
-    def as_scaled_adapter(self, strength: float, routing: Routing | None = None) -> Iterator[MlxView]:
-        """The fine-tuned mix with every LoRA term multiplied by `strength` (λ)."""
-        with self.guard.lease("scaled_adapter") as lease:
-            yield MlxView(self, lease, self._scaled(float(strength), routing))
-
-    @contextmanager
-    def as_null_adapter(self, seed: int, init_scale: float | None = None, rank_scale: float = 1.0,
-                        routing: Routing | None = None) -> Iterator[MlxView]:
-        """Random adapters of the same structure, mixed like the fine-tuned view; the trained weights come
-        back when the block exits."""
+    def null_weights(self, seed: int, init_scale: float | None, rank_scale: float) -> Iterator[None]:
+        """Random adapters in place of the trained ones (`mlx_null.null_weights`) until exit."""
         from dlm_desktop.core.inference.mlx_null import null_weights
 
-        with self.guard.lease("null_adapter") as lease:
-            with null_weights(self.mixer, seed=seed, init_scale=init_scale, rank_scale=rank_scale):
-                yield MlxView(self, lease, self._scaled(1.0, routing))
+        with null_weights(self.mixer, seed=seed, init_scale=init_scale, rank_scale=rank_scale):
+            yield
 
     def preflight_finite_check(self, prompt: str = PREFLIGHT_PROMPT) -> None:
         """One forward per view on a sentinel prompt; `NonFiniteLogitsError` when any logit is NaN or infinite."""

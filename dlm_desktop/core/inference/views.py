@@ -61,3 +61,53 @@ class ViewGuard:
             lease.closed = True
             with self._lock:
                 self._open = None
+
+
+class RoutedViews:
+    """The view entry points every differential backend shares (HF and MLX): base, fine-tuned, λ-scaled and
+    null-adapter views, each leased from `self.guard` and given the per-prompt adapter factors to apply.
+
+    A backend provides `guard`, `gate`, `gate_weights(prompt)`, `adapter_names`, `routing`, the class of its
+    views as `view_type` (constructed as `view_type(backend, lease, factors)`), and `null_weights(seed,
+    init_scale, rank_scale)`, a context manager that swaps random adapters in and the trained ones back."""
+
+    view_type: type
+
+    def weights_for(self, prompt: str, routing=None) -> dict[str, float]:
+        """`{adapter: weight}` that `routing` (default: the backend's) gives `prompt`."""
+        from dlm_desktop.core.inference.routing import route_weights
+
+        gate = self.gate_weights if (self.gate is not None and len(self.adapter_names) > 1) else None
+        return route_weights(routing or self.routing, self.adapter_names, prompt, gate)
+
+    def _scaled(self, strength: float, routing):
+        if strength == 1.0:
+            return lambda prompt: self.weights_for(prompt, routing)
+        return lambda prompt: {k: strength * w for k, w in self.weights_for(prompt, routing).items()}
+
+    @contextmanager
+    def as_base(self) -> Iterator:
+        """The plain base model (adapters off)."""
+        with self.guard.lease("base") as lease:
+            yield self.view_type(self, lease, None)
+
+    @contextmanager
+    def as_finetuned(self, routing=None) -> Iterator:
+        """The fine-tuned model: `W + Σ w_i s_i B_i A_i` with `w` from `routing` (default: the backend's)."""
+        with self.guard.lease("finetuned") as lease:
+            yield self.view_type(self, lease, self._scaled(1.0, routing))
+
+    @contextmanager
+    def as_scaled_adapter(self, strength: float, routing=None) -> Iterator:
+        """The fine-tuned mix with every LoRA term multiplied by `strength` (λ)."""
+        with self.guard.lease("scaled_adapter") as lease:
+            yield self.view_type(self, lease, self._scaled(float(strength), routing))
+
+    @contextmanager
+    def as_null_adapter(self, seed: int, init_scale: float | None = None, rank_scale: float = 1.0,
+                        routing=None) -> Iterator:
+        """Random adapters of the same structure, mixed like the fine-tuned view; the trained weights come
+        back when the block exits."""
+        with self.guard.lease("null_adapter") as lease:
+            with self.null_weights(seed, init_scale, rank_scale):
+                yield self.view_type(self, lease, self._scaled(1.0, routing))
