@@ -24,10 +24,9 @@ from dlm_desktop.core.inference import hf_scoring
 from dlm_desktop.core.inference.errors import NonFiniteLogitsError
 from dlm_desktop.core.inference.hf_loading import load_peft_model
 from dlm_desktop.core.inference.lora_control import null_lora_weights
-from dlm_desktop.core.inference.protocols import RollingLogprob, TokenDist
 from dlm_desktop.core.inference.routing import Routing
 from dlm_desktop.core.inference.stacked_lora import LoraStacks, base_forward, stacked_forward
-from dlm_desktop.core.inference.views import Lease, RoutedViews, ViewGuard
+from dlm_desktop.core.inference.views import LeasedScoringView, RoutedViews, ViewGuard
 
 if TYPE_CHECKING:
     import torch
@@ -37,40 +36,10 @@ PREFLIGHT_PROMPT = "Hello, how are you today?"
 _GATE_CACHE_SIZE = 512
 
 
-class HFView:
+class HFView(LeasedScoringView):
     """A scoring view over the backend's shared model (see `protocols.ScoringView`)."""
 
-    def __init__(self, backend: "HFDifferentialBackend", lease: Lease, factors: WeightsFn | None) -> None:
-        self._backend = backend
-        self._lease = lease
-        self._factors = factors  # None: the base (adapters disabled)
-        self.label = lease.label
-
-    def adapter_factors(self, prompt: str) -> dict[str, float] | None:
-        """The per-adapter factors this view applies for `prompt` (None for the base view)."""
-        self._lease.check()
-        return None if self._factors is None else self._factors(prompt)
-
-    def logprob_of(self, prompt: str, completion: str) -> float:
-        self._lease.check()
-        return hf_scoring.logprob_of(self._forward, self._backend.tokenizer, prompt, completion)
-
-    def rolling_logprob(self, text: str) -> RollingLogprob:
-        self._lease.check()
-        return hf_scoring.rolling_logprob(self._forward, self._backend.tokenizer, text, window=self._backend.window)
-
-    def next_token_dist(self, prompt: str, top_k: int = 64) -> TokenDist:
-        self._lease.check()
-        return hf_scoring.next_token_dists(self._forward, self._backend.tokenizer, [prompt], top_k)[0]
-
-    def next_token_dist_batch(self, prompts: Sequence[str], top_k: int = 64) -> list[TokenDist]:
-        self._lease.check()
-        return hf_scoring.next_token_dists(self._forward, self._backend.tokenizer, list(prompts), top_k)
-
-    def _forward(self, rows: list[list[int]], texts: list[str], last_only: bool) -> "torch.Tensor":
-        self._lease.check()
-        factors = None if self._factors is None else [self._factors(text) for text in texts]
-        return self._backend.forward_rows(rows, factors, last_only=last_only)
+    scoring = hf_scoring
 
 
 class HFDifferentialBackend(RoutedViews):

@@ -26,49 +26,18 @@ from typing import Any
 from dlm_desktop.core.inference import mlx_scoring
 from dlm_desktop.core.inference.errors import AdapterLoadError, NonFiniteLogitsError
 from dlm_desktop.core.inference.hf_scoring import MAX_WINDOW, prompt_ids
-from dlm_desktop.core.inference.protocols import RollingLogprob, TokenDist
 from dlm_desktop.core.inference.routing import Routing
-from dlm_desktop.core.inference.views import Lease, RoutedViews, ViewGuard
+from dlm_desktop.core.inference.views import LeasedScoringView, RoutedViews, ViewGuard
 
 WeightsFn = Callable[[str], dict[str, float]]
 PREFLIGHT_PROMPT = "Hello, how are you today?"
 GATE_MAX_TOKENS = 512
 
 
-class MlxView:
+class MlxView(LeasedScoringView):
     """A scoring view over the backend's shared MLX model (see `protocols.ScoringView`)."""
 
-    def __init__(self, backend: "MlxDifferentialBackend", lease: Lease, factors: WeightsFn | None) -> None:
-        self._backend = backend
-        self._lease = lease
-        self._factors = factors  # None: the base
-        self.label = lease.label
-
-    def adapter_factors(self, prompt: str) -> dict[str, float] | None:
-        """The per-adapter factors this view applies for `prompt` (None for the base view)."""
-        self._lease.check()
-        return None if self._factors is None else self._factors(prompt)
-
-    def logprob_of(self, prompt: str, completion: str) -> float:
-        self._lease.check()
-        return mlx_scoring.logprob_of(self._forward, self._backend.tokenizer, prompt, completion)
-
-    def rolling_logprob(self, text: str) -> RollingLogprob:
-        self._lease.check()
-        return mlx_scoring.rolling_logprob(self._forward, self._backend.tokenizer, text, window=self._backend.window)
-
-    def next_token_dist(self, prompt: str, top_k: int = 64) -> TokenDist:
-        self._lease.check()
-        return mlx_scoring.next_token_dists(self._forward, self._backend.tokenizer, [prompt], top_k)[0]
-
-    def next_token_dist_batch(self, prompts: Sequence[str], top_k: int = 64) -> list[TokenDist]:
-        self._lease.check()
-        return mlx_scoring.next_token_dists(self._forward, self._backend.tokenizer, list(prompts), top_k)
-
-    def _forward(self, rows: list[list[int]], texts: list[str], last_only: bool) -> Any:
-        self._lease.check()
-        factors = None if self._factors is None else [self._factors(text) for text in texts]
-        return self._backend.forward_rows(rows, factors, last_only=last_only)
+    scoring = mlx_scoring
 
 
 class MlxDifferentialBackend(RoutedViews):

@@ -9,7 +9,8 @@ whatever state the shared model is in by then.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 from contextlib import contextmanager
 
 from dlm_desktop.core.inference.errors import ViewStateError
@@ -61,6 +62,48 @@ class ViewGuard:
             lease.closed = True
             with self._lock:
                 self._open = None
+
+
+class LeasedScoringView:
+    """A scoring view over a backend's shared model (see `protocols.ScoringView`), valid while its lease is.
+
+    Subclasses name their backend's scoring module as `scoring` (`hf_scoring`, `mlx_scoring`: same functions
+    over torch or MLX logits); the backend gives `tokenizer`, `window` and `forward_rows(rows, factors,
+    last_only=...)`. `factors` maps a prompt to its adapter factors (None: the base)."""
+
+    scoring: Any
+
+    def __init__(self, backend: Any, lease: Lease, factors: Callable[[str], dict[str, float]] | None) -> None:
+        self._backend = backend
+        self._lease = lease
+        self._factors = factors
+        self.label = lease.label
+
+    def adapter_factors(self, prompt: str) -> dict[str, float] | None:
+        """The per-adapter factors this view applies for `prompt` (None for the base view)."""
+        self._lease.check()
+        return None if self._factors is None else self._factors(prompt)
+
+    def logprob_of(self, prompt: str, completion: str) -> float:
+        self._lease.check()
+        return self.scoring.logprob_of(self._forward, self._backend.tokenizer, prompt, completion)
+
+    def rolling_logprob(self, text: str):
+        self._lease.check()
+        return self.scoring.rolling_logprob(self._forward, self._backend.tokenizer, text, window=self._backend.window)
+
+    def next_token_dist(self, prompt: str, top_k: int = 64):
+        self._lease.check()
+        return self.scoring.next_token_dists(self._forward, self._backend.tokenizer, [prompt], top_k)[0]
+
+    def next_token_dist_batch(self, prompts: Sequence[str], top_k: int = 64) -> list:
+        self._lease.check()
+        return self.scoring.next_token_dists(self._forward, self._backend.tokenizer, list(prompts), top_k)
+
+    def _forward(self, rows: list[list[int]], texts: list[str], last_only: bool) -> Any:
+        self._lease.check()
+        factors = None if self._factors is None else [self._factors(text) for text in texts]
+        return self._backend.forward_rows(rows, factors, last_only=last_only)
 
 
 class RoutedViews:
