@@ -104,7 +104,7 @@ def _hardware_plan(
         return None, None
     try:
         return plan_training(caps, _knobs(report.frontmatter.training), spec.params, _longest_row(report, seq_len),
-                             shape=ModelShape.guess(spec.params)), None
+                             shape=ModelShape.guess(spec.params), rows=_most_rows(report)), None
     except DlmDesktopError as exc:
         return None, _sentence(exc)
 
@@ -137,6 +137,12 @@ def _longest_row(report: Any, seq_len: int) -> int:
     system = report.frontmatter.system_prompt
     lengths = [row_tokens(row, system, _estimated_tokens)[0] for rows in adapter_rows(report) for row in rows.train]
     return max(1, min(seq_len, max(lengths, default=seq_len)))
+
+
+def _most_rows(report: Any) -> int | None:
+    """The largest adapter's number of training rows (None when there are none): the most one batch holds."""
+    counts = [len(rows.train) for rows in adapter_rows(report)]
+    return max(counts) if counts and max(counts) > 0 else None
 
 
 def _fixed_batch(training: Any) -> int:

@@ -75,6 +75,8 @@ def resolve_base(
     cached = find_cached_snapshot(spec.hf_id, spec.revision, hub_cache)
     if cached is not None:
         return _from_hub(spec, *cached)
+    if offline is None and offline_forced():
+        offline = True
     if offline is None:
         yield ModelProgress("resolve", "check-network", "Checking whether the model hub is reachable…")
         offline = not is_online()

@@ -65,6 +65,20 @@ class ModelShape:
         hidden = max(256, int(round(hidden / 64)) * 64)
         return cls(num_layers=layers, hidden_size=hidden, vocab_size=65_536)
 
+    @classmethod
+    def from_config(cls, config: dict, base_params: int) -> "ModelShape":
+        """The shape a Hugging Face `config.json` states; guessed from `base_params` where it is silent."""
+        guess = cls.guess(base_params)
+        text = config.get("text_config") if isinstance(config.get("text_config"), dict) else config
+
+        def number(key: str, fallback: int) -> int:
+            value = text.get(key)
+            return value if isinstance(value, int) and value > 0 else fallback
+
+        return cls(num_layers=number("num_hidden_layers", guess.num_layers),
+                   hidden_size=number("hidden_size", guess.hidden_size),
+                   vocab_size=number("vocab_size", guess.vocab_size))
+
 
 @dataclass(frozen=True)
 class StepSetting:

@@ -98,11 +98,14 @@ def plan_training(
     force: bool = False,
     *,
     shape: ModelShape | None = None,
+    rows: int | None = None,
 ) -> TrainingPlan:
     """Plan a LoRA/QLoRA/DoRA run of a `base_params` model at `seq_len` tokens on `caps`.
 
     `seq_len` is the caller's decision (the document's `sequence_len`, capped by the base's context);
-    `training.sequence_len` is not read. `shape` sharpens the memory estimate when the base is known.
+    `training.sequence_len` is not read. `shape` sharpens the memory estimate when the base is known. `rows`,
+    the number of training rows when known, caps the sequences one micro-batch can hold in the estimates: a
+    7-row document never puts 16 rows in a batch, whatever micro-batch the memory budget would allow.
     `force` lifts the CPU size limit only. Raises `PlanRefused` listing every refusal, or
     `RuntimeSetupError` for a knob outside its domain.
     """
@@ -111,7 +114,7 @@ def plan_training(
     if refusals:
         raise PlanRefused(refusals)
     precision, precision_why = pick_precision(caps, training.precision)
-    size = _size_step(caps, training, base_params, seq_len, precision, shape or ModelShape.guess(base_params))
+    size = _size_step(caps, training, base_params, seq_len, precision, shape or ModelShape.guess(base_params), rows)
     attn = _attention(caps)
     use_qlora = training.adapter == "qlora"
     return TrainingPlan(
@@ -152,13 +155,15 @@ def _size_step(
     seq_len: int,
     precision: str,
     shape: ModelShape,
+    rows: int | None = None,
 ) -> _StepSize:
     """Micro-batch, accumulation and checkpointing from the memory budget, with their estimates."""
     budget = memory_budget_gb(caps)
     use_qlora = training.adapter == "qlora"
 
     def setting(micro: int, checkpointing: bool) -> StepSetting:
-        return StepSetting(base_params, seq_len, micro, precision, training.lora_r, use_qlora, checkpointing)
+        sequences = micro if rows is None else max(1, min(micro, rows))
+        return StepSetting(base_params, seq_len, sequences, precision, training.lora_r, use_qlora, checkpointing)
 
     micro = _micro_batch(training.micro_batch_size, budget, lambda m: estimate_peak_gb(setting(m, True), shape))
     accum = _grad_accum(training.grad_accum, micro)

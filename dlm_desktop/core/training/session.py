@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Generator
 
 from dlm_desktop.core.models import ModelProgress, ResolvedBase, TokenizerBringup, bring_up_tokenizer, resolve_base
@@ -113,7 +114,8 @@ def prepare(
     selected = adapter_rows(report)
     examples = [_tokenize(rows, bringup.tokenizer, report, request, seq_len) for rows in selected]
     longest = max(example.length for train, _ in examples for example in train.examples)
-    plan, settings = _plan(request, training, spec, adapters, longest)
+    most_rows = max(len(train.examples) for train, _ in examples)
+    plan, settings = _plan(request, training, spec, adapters, longest, most_rows, resolved.local_dir)
     rows_per_step = plan.micro_batch_size * plan.grad_accum
     stages = tuple(
         _stage(adapter, rows, train, val, run, rows_per_step, max_steps, request.eval_every)
@@ -147,8 +149,10 @@ def _tokenize(rows: AdapterRows, tokenizer: Any, report: Any, request: TrainRequ
     return train, build(rows.val)
 
 
-def _plan(request: TrainRequest, training: Any, spec: Any, adapters: list[AdapterHparams], longest: int):
-    """The hardware plan, sized for the longest real example rather than the configured maximum."""
+def _plan(request: TrainRequest, training: Any, spec: Any, adapters: list[AdapterHparams], longest: int,
+          rows: int, local_dir: Path):
+    """The hardware plan, sized for the longest real example rather than the configured maximum, and for at
+    most `rows` (the largest adapter's training examples) sequences per micro-batch."""
     facts = probe_host()
     override, _ = resolve_override(request.backend)
     caps = capabilities_from_facts(facts, pick_backend(facts, override))
@@ -161,8 +165,8 @@ def _plan(request: TrainRequest, training: Any, spec: Any, adapters: list[Adapte
         precision=training.precision,
         sequence_len=longest,
     )
-    shape = _shape(spec)
-    plan = plan_training(caps, knobs, spec.params or 0, longest, request.force, shape=shape)
+    shape = _shape(spec, local_dir)
+    plan = plan_training(caps, knobs, spec.params or 0, longest, request.force, shape=shape, rows=rows)
     settings = LoadSettings(
         precision=plan.precision, attn_implementation=plan.attn_implementation, device=_device(caps),
         use_qlora=plan.use_qlora, gradient_checkpointing=_checkpointing(plan, caps),
@@ -179,9 +183,16 @@ def _checkpointing(plan: TrainingPlan, caps: Any) -> bool:
     return plan.gradient_checkpointing
 
 
-def _shape(spec: Any) -> ModelShape | None:
-    # The registry knows the parameter count only; the planner guesses the rest from it.
-    return ModelShape.guess(spec.params) if spec.params else None
+def _shape(spec: Any, local_dir: Path) -> ModelShape | None:
+    """The base's layers, width and vocabulary from its `config.json`; guessed from the parameter count when
+    the file is missing or unreadable."""
+    if not spec.params:
+        return None
+    try:
+        config = json.loads((Path(local_dir) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ModelShape.guess(spec.params)
+    return ModelShape.from_config(config if isinstance(config, dict) else {}, spec.params)
 
 
 def _device(caps: Any) -> str:

@@ -101,9 +101,14 @@ def test_a_failing_hub_counts_as_offline(fake_hub, tiny_llama_dir, tmp_path):
     assert "smollm2-135m" in info.value.fix and "Connect to the internet" in info.value.fix
 
 
-def test_offline_without_cache_explains_the_fix(tmp_path):
+def test_offline_without_cache_explains_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setenv("DLM_DESKTOP_OFFLINE", "1")
+    events = []
     with pytest.raises(ModelUnavailableOfflineError, match="offline mode is on") as info:
-        drain(resolve_base("llama-3.2-1b", hf_cache_dir=tmp_path))
+        for event in resolve_base("llama-3.2-1b", hf_cache_dir=tmp_path):
+            events.append(event)
+    # offline mode never announces (or waits for) a network check
+    assert [e for e in events if e.stage == "check-network"] == []
     assert "gated" in info.value.message and "smollm2-135m" in info.value.fix
     with pytest.raises(ModelUnavailableOfflineError):
         drain(resolve_base("hf:someone/some-model", offline=True, hf_cache_dir=tmp_path))

@@ -135,6 +135,25 @@ def test_more_memory_never_gives_a_smaller_batch():
     assert large.micro_batch_size == 16 and large.grad_accum == 1
 
 
+def test_a_short_document_is_estimated_for_the_rows_it_has_not_the_largest_batch():
+    # 7 rows of ~190 tokens: the budget allows micro-batch 16, but no batch ever holds more than the 7 rows
+    caps = caps_of(CPU_LINUX)
+    roomy = plan_training(caps, LORA, SMOL, 190, shape=SMOL_SHAPE)
+    short = plan_training(caps, LORA, SMOL, 190, shape=SMOL_SHAPE, rows=7)
+    assert short.micro_batch_size == roomy.micro_batch_size == 16
+    seven = estimate_peak_gb(StepSetting(SMOL, 190, 7, "fp32", 8, False, short.gradient_checkpointing), SMOL_SHAPE)
+    assert short.est_peak_memory_gb == pytest.approx(seven, abs=0.01)
+    assert short.est_peak_memory_gb < roomy.est_peak_memory_gb / 1.5
+    assert short.est_step_seconds < roomy.est_step_seconds
+
+
+def test_the_shape_comes_from_config_json_where_it_says_so():
+    config = {"num_hidden_layers": 30, "hidden_size": 576, "vocab_size": 49152, "model_type": "llama"}
+    assert ModelShape.from_config(config, SMOL) == SMOL_SHAPE
+    nested = ModelShape.from_config({"text_config": {"hidden_size": 1024}}, SMOL)
+    assert nested.hidden_size == 1024 and nested.num_layers == ModelShape.guess(SMOL).num_layers
+
+
 def test_tiny_budget_falls_back_to_micro_batch_one_with_checkpointing():
     plan = plan_training(caps_of(cuda_host(free_gib=1.0)), LORA, 1_500_000_000, 4096)
     assert (plan.micro_batch_size, plan.grad_accum, plan.effective_batch_size) == (1, 8, 8)
