@@ -220,6 +220,31 @@ def section_rows(report: Any) -> list[tuple[str, float, str]]:
     return rows
 
 
+def sections_caption(report: Any) -> str:
+    """One line under the section bars saying what a bar left of the centre means for this report.
+
+    The bars are relative (a section's loss drop against the others' mean), so a short bar is not a loss;
+    the raw drop says whether a section actually got worse on its own text.
+    """
+    sections = list(getattr(report, "sections", None) or [])
+    if not sections:
+        return ""
+    worse = [section for section in sections if section["drop"] < 0]
+    if worse:
+        names = ", ".join(_section_place(section) for section in worse[:3]) + (" …" if len(worse) > 3 else "")
+        return (f"The model got worse on its own text for {names}: its loss rose after training. That usually "
+                "means too many steps or too high a learning rate on few rows (overfitting); try fewer steps.")
+    if len(sections) == 1:
+        return f"Its loss on this section's text dropped by {sections[0]['drop']:.2f}."
+    low, high = min(s["drop"] for s in sections), max(s["drop"] for s in sections)
+    return (f"Every section's loss dropped (by {low:.2f} to {high:.2f}). The bars compare sections with each "
+            "other: a bar left of the centre was learned less than the rest, not forgotten.")
+
+
+def _section_place(section: dict) -> str:
+    return f"line {section['start_line']}" if section.get("start_line") else "a source file"
+
+
 def rich_text(text: str) -> str:
     """`text` escaped for a rich-text label, line breaks kept."""
     return html.escape(text).replace("\n", "<br>")

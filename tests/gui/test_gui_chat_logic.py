@@ -11,6 +11,7 @@ from dlm_desktop.core.store.paths import StorePaths
 from dlm_desktop.core.store.versions import allocate_version, set_current
 from dlm_desktop.gui.chat_logic import (
     INVALID, READY, UNTRAINED, chat_availability, describe_failure, rich_text, route_choices, section_rows,
+    sections_caption,
     session_placement, verdict_sentences,
 )
 from dlm_desktop.gui.document_check import check_document_text
@@ -67,6 +68,11 @@ def test_verdicts_sections_failures_and_placement_read_well():
     assert verdict_sentences(SimpleNamespace(status="cancelled"))[0] == "Check stopped"
     rows = section_rows(report)
     assert rows[0][:2] == ("Line 12 · Q&A · alpha", 0.75) and rows[1][:2] == ("Source file · prose", 0.25)
+    # both losses fell: the caption says a short bar is relative, not a loss
+    assert "Every section's loss dropped (by 0.25 to 1.00)" in sections_caption(report)
+    report.sections[1]["drop"] = -0.4
+    assert sections_caption(report).startswith("The model got worse on its own text for a source file")
+    assert sections_caption(SimpleNamespace(sections=[])) == ""
 
     title, body, details = describe_failure(AdapterLoadError("adapter 'x' is broken", fix="train it again",
                                                              path="/tmp/x"))

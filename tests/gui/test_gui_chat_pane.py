@@ -176,6 +176,10 @@ def test_did_it_learn_shows_a_coloured_verdict_section_bars_and_the_lambda_curve
     assert "σ above random adapters" in panel.explanation.text()
     rows = panel.section_bars.rows()
     assert len(rows) == len(report.sections) > 1 and rows[0][0].startswith("Line ")
+    # a bar left of the centre is explained: relative, or a loss that really rose
+    assert panel.sections_caption.isVisible()
+    assert panel.sections_caption.text() == chat_logic.sections_caption(report)
+    assert any(word in panel.sections_caption.text() for word in ("not forgotten", "got worse"))
     points = panel.curve.points()
     assert [x for x, _ in points] == [0.0, 0.25, 0.5, 0.75, 1.0, 1.25] and points[0][1] == pytest.approx(0.0)
     assert points[-1][1] > points[1][1]  # a stronger adapter moves further from the base

@@ -7,7 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from dlm_desktop.gui.chat_logic import section_rows, verdict_sentences
+from dlm_desktop.gui.chat_logic import section_rows, sections_caption, verdict_sentences
 from dlm_desktop.gui.theme import LIGHT, ThemeColors
 from dlm_desktop.gui.widgets.lambda_curve import LambdaCurve
 from dlm_desktop.gui.widgets.section_bars import SectionBars
@@ -52,6 +52,11 @@ class ProbePanel(QFrame):
         self.sections_title.setToolTip("The drop in loss on each section's own text, compared with the mean drop "
                                        "on the other sections: green bars were learned more than the rest")
         self.section_bars = SectionBars(self)
+        self.sections_caption = QLabel(self)
+        self.sections_caption.setAccessibleName("What the section bars mean")
+        self.sections_caption.setWordWrap(True)
+        self.sections_caption.setProperty("role", "muted")
+        self.sections_caption.hide()
         self.curve_title = QLabel("Adapter strength λ", self)
         self.curve = LambdaCurve(self)
         self.notices = QLabel(self)
@@ -76,6 +81,7 @@ class ProbePanel(QFrame):
         column.addSpacing(6)
         column.addWidget(self.sections_title)
         column.addWidget(self.section_bars)
+        column.addWidget(self.sections_caption)
         column.addSpacing(6)
         column.addWidget(self.curve_title)
         column.addWidget(self.curve)
@@ -92,6 +98,7 @@ class ProbePanel(QFrame):
         self.verdict.hide()
         self.explanation.setText("Press “Run the check” to see whether training changed the model.")
         self.section_bars.set_rows([])
+        self.sections_caption.hide()
         self.curve.set_points([])
         self.notices.hide()
 
@@ -122,6 +129,9 @@ class ProbePanel(QFrame):
         self.verdict.show()
         self.explanation.setText(explanation)
         self.section_bars.set_rows(section_rows(report))
+        caption = sections_caption(report)
+        self.sections_caption.setText(caption)
+        self.sections_caption.setVisible(bool(caption))
         self.curve.set_points([(point["lambda"], point["divergence"]) for point in report.lambda_curve])
         self.notices.setText("\n".join(report.notices))
         self.notices.setVisible(bool(report.notices))
