@@ -7,6 +7,8 @@ the store's `current.txt` pointers), so the pane and `dlm-desktop export` can ne
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,8 +115,18 @@ def _current_versions(store: StorePaths, declared: tuple[str, ...]) -> dict[str,
 
 
 def default_name(target: ExportTarget) -> str:
-    """The Ollama name the core would choose: `dlm-<dlm_id>:v<NNNN>`."""
-    return default_ollama_name(target.dlm_id, max(target.version, 1))
+    """The name proposed in the form: the document's file name as Ollama accepts it, tagged with the adapter
+    version (`my-notes.dlm` → `my-notes:v0001`), so `ollama run` is easy to type. A file name with nothing
+    usable in it falls back to the core's (upstream's) default `dlm-<dlm_id>:v<NNNN>`."""
+    version = max(target.version, 1)
+    stem = re.sub(r"[^a-z0-9._-]+", "-", target.document_path.stem.lower())
+    stem = re.sub(r"\.{2,}", ".", stem).strip("-._")[:100]
+    if stem:
+        try:
+            return validate_ollama_name(f"{stem}:v{version:04d}")
+        except DlmDesktopError:
+            pass
+    return default_ollama_name(target.dlm_id, version)
 
 
 def name_problem(name: str) -> str:

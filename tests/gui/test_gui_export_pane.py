@@ -133,7 +133,7 @@ def test_export_from_the_window_shows_files_parity_and_the_command(qtbot, window
     window.show_pane(PANE_EXPORT)
     pane = window.export_pane
     assert window.tabs.currentWidget() is pane and pane.is_ready()
-    name = f"dlm-{DLM_ID.lower()}:v0001"
+    name = "notes:v0001"  # the document is notes.dlm
     assert pane.form.model_name() == name
     assert pane.form.destination() == trained_document.parent / "notes-export"
     assert "Ollama was not found" in pane.ollama_hint.text()
@@ -277,3 +277,16 @@ def test_results_are_put_in_plain_words():
                                                                                "2.3 GB"]
     assert name_problem("my-notes:v1") == "" and "Give the model a name" in name_problem("  ")
     assert "not a valid Ollama model name" in name_problem("a..b")
+
+
+def test_the_proposed_name_comes_from_the_file_name():
+    from dlm_desktop.gui.export_logic import ExportTarget, default_name
+
+    def target(file_name: str, version: int = 3) -> ExportTarget:
+        return ExportTarget(Path("/docs") / file_name, DLM_ID, (), ("default",), version, "Q8_0", False)
+
+    assert default_name(target("My Lab Notes (2026).dlm")) == "my-lab-notes-2026:v0003"
+    assert default_name(target("getting-started.dlm", 0)) == "getting-started:v0001"
+    assert default_name(target("a..b.dlm")) == "a.b:v0003"
+    # nothing Ollama accepts in the name: upstream's default
+    assert default_name(target("日本語.dlm")) == f"dlm-{DLM_ID.lower()}:v0003"
