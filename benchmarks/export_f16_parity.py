@@ -9,12 +9,17 @@ llama.cpp side (our writer's files, loaded through `load_llama`'s settings unles
   flash attention off;
 * the same with an F16 KV cache, and with flash attention on;
 * an F16 GGUF whose token embedding (= the tied output head) stays F32;
+* an F32 GGUF whose matrices hold the F16-rounded values: same numbers as the F16 file, F32 arithmetic;
 torch side (float32 compute)
 * the original weights (the reference);
 * every matrix rounded to F16 exactly as in the F16 GGUF ("F16 weights");
 * F16 weights and the input of every linear layer (and of the output head) rounded to F16, which is what
   ggml's CPU F16 matrix product does to its activations before the dot products ("F16 weights + F16 matmul
   inputs").
+
+Also printed: the largest logit difference at the last position (the next token) and the largest next-token
+probability difference. The offline SmolLM2 weights are a Q4_1 file dequantized to float32 (scale·q + min), so
+they are not exact F16 values: rounding to F16 alone moves the logits.
 
     python benchmarks/export_f16_parity.py [--prompts N]
 """
@@ -44,23 +49,32 @@ def chat_ids(tokenizer, question: str) -> list[int]:
     return list(ids)
 
 
-def write_gguf(model_dir: Path, out: Path, outtype: str, f32_names: tuple[str, ...] = ()) -> Path:
-    """Our writer's GGUF; `f32_names` keeps those tensors in F32 (a measurement variant, not a product option)."""
+def write_gguf(model_dir: Path, out: Path, outtype: str, f32_names: tuple[str, ...] = (),
+               f16_values: bool = False) -> Path:
+    """Our writer's GGUF; `f32_names` keeps those tensors in F32, `f16_values` rounds every matrix of an F32
+    file to F16 values (measurement variants, not product options)."""
     from dataclasses import replace
+
+    import numpy as np
 
     from dlm_desktop.core.export import gguf_base
 
-    original = gguf_base.plan_tensors
+    original_plan, original_encode = gguf_base.plan_tensors, gguf_base.encode
 
     def planned(checkpoint, kind):
-        return [replace(t, qtype="F32") if t.gguf_name in f32_names else t for t in original(checkpoint, kind)]
+        return [replace(t, qtype="F32") if t.gguf_name in f32_names else t for t in original_plan(checkpoint, kind)]
 
-    gguf_base.plan_tensors = planned
+    def encoded(array, qtype):
+        if f16_values and qtype == "F32" and array.ndim >= 2:
+            array = array.astype(np.float16).astype(np.float32)
+        return original_encode(array, qtype)
+
+    gguf_base.plan_tensors, gguf_base.encode = planned, encoded
     try:
         for _ in gguf_base.write_base_gguf(model_dir, out, outtype=outtype, tokenizer_pre="smollm"):
             pass
     finally:
-        gguf_base.plan_tensors = original
+        gguf_base.plan_tensors, gguf_base.encode = original_plan, original_encode
     return out
 
 
@@ -113,13 +127,21 @@ def round_weights_to_f16(model) -> None:
 
 
 def compare(a_list, b_list) -> str:
+    """Largest and mean absolute logit difference (every position), the largest at the last position (the
+    next token a chat would sample), the largest next-token probability difference, and top-1 agreement."""
     import numpy as np
+
+    def probabilities(logits):
+        shifted = np.exp(logits - logits.max(-1, keepdims=True))
+        return shifted / shifted.sum(-1, keepdims=True)
 
     diffs = [np.abs(a - b) for a, b in zip(a_list, b_list)]
     top1 = np.concatenate([a.argmax(-1) == b.argmax(-1) for a, b in zip(a_list, b_list)])
     worst = max(float(d.max()) for d in diffs)
+    last = max(float(d[-1].max()) for d in diffs)
     mean = float(np.mean(np.concatenate([d.reshape(-1) for d in diffs])))
-    return f"max {worst:7.4f}  mean {mean:7.5f}  top-1 {top1.mean():6.1%}"
+    prob = max(float(np.abs(probabilities(a) - probabilities(b)).max()) for a, b in zip(a_list, b_list))
+    return f"max {worst:7.4f}  mean {mean:7.5f}  last {last:7.4f}  prob {prob:7.5f}  top-1 {top1.mean():6.1%}"
 
 
 def main() -> int:
@@ -149,12 +171,14 @@ def main() -> int:
         f32 = write_gguf(model_dir, folder / "f32.gguf", "F32")
         f16 = write_gguf(model_dir, folder / "f16.gguf", "F16")
         f16_embd32 = write_gguf(model_dir, folder / "f16-embd32.gguf", "F16", ("token_embd.weight",))
+        f32_rounded = write_gguf(model_dir, folder / "f32-f16values.gguf", "F32", f16_values=True)
         runs = {
             "llama.cpp F32 GGUF": llama_logits(f32, prompts),
             "llama.cpp F16 GGUF (KV F32, flash-attn off)": llama_logits(f16, prompts),
             "llama.cpp F16 GGUF, KV cache F16": llama_logits(f16, prompts, kv_f32=False),
             "llama.cpp F16 GGUF, flash-attn on": llama_logits(f16, prompts, flash_attn=True),
             "llama.cpp F16 GGUF, token_embd/output F32": llama_logits(f16_embd32, prompts),
+            "llama.cpp F32 GGUF holding F16-rounded values": llama_logits(f32_rounded, prompts),
         }
     print("\nagainst torch float32 on the original weights (the acceptance's reference):")
     print(f"  {'torch, F16 weights':48s} {compare(f16_weights, reference)}")
@@ -165,6 +189,9 @@ def main() -> int:
     print("\nllama.cpp F16 GGUF against torch emulations of the same file:")
     print(f"  {'vs torch, F16 weights':48s} {compare(f16_run, f16_weights)}")
     print(f"  {'vs torch, F16 weights + F16 matmul inputs':48s} {compare(f16_run, f16_emulated)}")
+    same_values = runs["llama.cpp F32 GGUF holding F16-rounded values"]
+    print(f"  {'vs llama.cpp F32 GGUF of the same F16 values':48s} {compare(f16_run, same_values)}")
+    print(f"  {'(that F32 GGUF vs torch, F16 weights)':48s} {compare(same_values, f16_weights)}")
     print(f"\n{load_line()}")
     return 0
 

@@ -3,6 +3,7 @@ logits with torch: SmolLM2 (llama), tiny Qwen2, Qwen3 and Llama-3-rope models; q
 
 from __future__ import annotations
 
+import copy
 import shutil
 import time
 
@@ -48,16 +49,33 @@ def torch_logits(model, ids):
 
 
 def test_smollm2_f32_gguf_is_exact_and_f16_is_close(smollm2_ggufs, torch_smollm2, offline_smollm2_dir):
+    import torch
+
     ids = chat_ids(offline_smollm2_dir, QUESTION)
     reference = torch_logits(torch_smollm2, ids)
     exact = logits_for(load_llama(smollm2_ggufs["F32"].path), ids)
     assert np.abs(exact - reference).max() < 1e-3
     half = logits_for(load_llama(smollm2_ggufs["F16"].path), ids)
     diff = np.abs(half - reference)
-    print(f"\nF16 vs torch: max {diff.max():.4f}, mean {diff.mean():.4f}")
-    # F16 weights alone move torch's own logits by ~0.04 at most; llama.cpp also rounds activations to F16
-    assert diff.mean() < 0.02 and diff.max() < 0.15
+    # The floor any F16 file has: torch's own logits once every matrix is rounded to F16 (llama.cpp's CPU F16
+    # product also rounds activations to F16, so its gap is larger; see benchmarks/export_f16_parity.py).
+    rounded = copy.deepcopy(torch_smollm2)
+    with torch.no_grad():
+        for parameter in rounded.parameters():
+            if parameter.dim() >= 2:
+                parameter.copy_(parameter.half().float())
+    floor = np.abs(torch_logits(rounded, ids) - reference).max()
+    probabilities = np.abs(softmax(half) - softmax(reference)).max()
+    print(f"\nF16 vs torch: max {diff.max():.4f}, mean {diff.mean():.4f}, probabilities {probabilities:.4f}; "
+          f"torch with F16 weights: max {floor:.4f}")
+    assert diff.mean() < 0.02 and probabilities < 0.02
+    assert diff.max() < 3 * floor
     assert (half.argmax(-1) == reference.argmax(-1)).all()
+
+
+def softmax(logits):
+    shifted = np.exp(logits - logits.max(-1, keepdims=True))
+    return shifted / shifted.sum(-1, keepdims=True)
 
 
 def test_gguf_tokenizes_like_transformers(smollm2_ggufs, offline_smollm2_dir):
