@@ -315,6 +315,8 @@ class TrainPane(QWidget):
         self._outcome = ("finished", result)
         self._resumable = result.status == "cancelled" and result.checkpoint is not None
         title, body, details = describe_result(result)
+        if self.progress is not None and self.progress.overfitting:
+            body = f"{body} {next(iter(self.progress.overfitting.values()))}".strip()
         resume = [("Resume", self.resume_training)] if self._resumable else []
         self.banner.show_message(SUCCESS if result.status == "ok" else INFO, title, body, actions=resume,
                                  details=details)
