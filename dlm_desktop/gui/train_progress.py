@@ -16,6 +16,7 @@ from dlm_desktop.core.training import (
     EvalCompleted,
     ModelLoading,
     Notice,
+    OverfitWarning,
     RunFinished,
     StageStarted,
     StepCompleted,
@@ -73,10 +74,7 @@ class RunProgress:
         self.epoch: float | None = None
         self.finished: RunFinished | None = None
         self.started = time.monotonic()
-        self._best_val: dict[str, tuple[float, int]] = {}  # adapter → (lowest validation loss, its step)
-        self._rising: dict[str, int] = {}  # adapter → evaluations in a row above the previous one
-        self._last_val: dict[str, float] = {}
-        self.overfitting: dict[str, str] = {}  # adapter → the warning shown (once per adapter)
+        self.overfitting: dict[str, str] = {}  # adapter → the core's overfitting warning (see core/training/overfitting.py)
 
     # ----- reading ----------------------------------------------------------------------------------------------
 
@@ -165,20 +163,11 @@ class RunProgress:
 
     def _on_eval(self, event: EvalCompleted, update: ProgressUpdate) -> None:
         self.val_loss = event.val_loss
-        adapter = event.adapter or "default"
-        update.val_points.append((adapter, event.step, event.val_loss))
-        previous = self._last_val.get(adapter)
-        self._rising[adapter] = self._rising.get(adapter, 0) + 1 if previous is not None and \
-            event.val_loss > previous else 0
-        self._last_val[adapter] = event.val_loss
-        best = self._best_val.get(adapter)
-        if best is None or event.val_loss < best[0]:
-            self._best_val[adapter] = (event.val_loss, event.step)
-            return
-        warning = overfitting_warning(adapter, best, event.step, event.val_loss, self._rising[adapter])
-        if warning and adapter not in self.overfitting:
-            self.overfitting[adapter] = warning
-            update.log.append(("warning", warning))
+        update.val_points.append((event.adapter or "default", event.step, event.val_loss))
+
+    def _on_overfit(self, event: OverfitWarning, update: ProgressUpdate) -> None:
+        self.overfitting.setdefault(event.adapter, event.message)
+        update.log.append((event.level, event.message))
 
     def _on_loading(self, event: ModelLoading, _update: ProgressUpdate) -> None:
         if self.current is None:
@@ -206,27 +195,13 @@ class RunProgress:
                                    f"{format_duration(event.duration_s)}"))
 
 
-OVERFIT_RISE = 1.10  # validation loss this far above its lowest …
-OVERFIT_EVALS = 2  # … after rising this many evaluations in a row
-
-
-def overfitting_warning(adapter: str, best: tuple[float, int], step: int, val_loss: float, rising: int) -> str:
-    """A plain warning when the validation loss has climbed well above its lowest point ("" otherwise)."""
-    lowest, at_step = best
-    if rising < OVERFIT_EVALS or val_loss < lowest * OVERFIT_RISE:
-        return ""
-    who = "" if adapter == "default" else f"Adapter “{adapter}”: "
-    return (f"{who}Validation loss is rising ({lowest:.2f} at step {at_step}, {val_loss:.2f} at step {step}): "
-            "the model is memorising the training rows rather than learning from them. Fewer steps or a "
-            "lower learning rate usually answers better; more varied rows help most.")
-
-
 _HANDLERS = {
     StageStarted: RunProgress._on_stage,
     StepCompleted: RunProgress._on_step,
     EvalCompleted: RunProgress._on_eval,
     ModelLoading: RunProgress._on_loading,
     Notice: RunProgress._on_notice,
+    OverfitWarning: RunProgress._on_overfit,
     CheckpointSaved: RunProgress._on_checkpoint,
     VersionCommitted: RunProgress._on_version,
     RunFinished: RunProgress._on_finished,

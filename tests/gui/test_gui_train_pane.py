@@ -196,20 +196,14 @@ def test_each_adapter_and_the_gate_get_a_stage_and_a_curve(qtbot):
     assert all(s.state == DONE for s in progress.stages) and progress.fraction() == 1.0
 
 
-def test_a_rising_validation_loss_is_called_out_once():
-    from dlm_desktop.core.training.events import EvalCompleted
+def test_the_cores_overfitting_warning_reaches_the_log_and_the_banner_text():
+    from dlm_desktop.core.training import OverfitWarning
     from dlm_desktop.gui.train_progress import RunProgress
 
-    def evals(*losses):
-        return [EvalCompleted(5 * (i + 1), loss, 0.0, None) for i, loss in enumerate(losses)]
-
-    steady = RunProgress()
-    assert steady.apply(evals(2.0, 1.8, 1.85, 1.7, 1.75)).log == [] and steady.overfitting == {}
-    rising = RunProgress()
-    log = rising.apply(evals(2.0, 1.9, 2.3, 2.6, 3.0, 3.5)).log
-    assert [level for level, _ in log] == ["warning"]  # once, not at every evaluation
-    assert log[0][1].startswith("Validation loss is rising (1.90 at step 10, 2.60 at step 20)")
-    assert "Fewer steps" in rising.overfitting["default"]
+    progress = RunProgress()
+    warning = OverfitWarning("Validation loss is rising (…)", "warning", adapter="default", best_step=10)
+    assert progress.apply([warning]).log == [("warning", "Validation loss is rising (…)")]
+    assert progress.overfitting == {"default": "Validation loss is rising (…)"}
 
 
 def test_an_unexpected_error_is_explained_with_its_traceback_on_demand():

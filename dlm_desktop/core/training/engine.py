@@ -22,6 +22,7 @@ from dlm_desktop.core.store.lock import StoreLock
 from dlm_desktop.core.store.paths import StorePaths
 from dlm_desktop.core.training.checkpoint import read_checkpoint_meta
 from dlm_desktop.core.training.events import Notice, RunFinished, TrainingEvent
+from dlm_desktop.core.training.overfitting import watch_overfitting
 from dlm_desktop.core.training.records import ensure_manifest
 from dlm_desktop.core.training.request import TrainRequest, TrainResult
 from dlm_desktop.core.training.run import TrainingRun
@@ -69,7 +70,7 @@ def _train_locked(
         yield from run.load_model()
     except ModelJobCancelled:
         return (yield from _cancelled_before_training(started))
-    return (yield from run.execute())
+    return (yield from watch_overfitting(run.execute()))
 
 
 def _run_class(prepared: Any) -> type[TrainingRun]:

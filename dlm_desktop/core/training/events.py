@@ -41,6 +41,14 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class OverfitWarning(Notice):
+    """A `Notice` (level warning): validation loss of `adapter` climbed well above its lowest (`best_step`)."""
+
+    adapter: str = "default"
+    best_step: int = 0
+
+
+@dataclass(frozen=True)
 class StageStarted:
     """A stage begins: `index` (0-based) of `count` stages; `total_steps` optimizer steps (gate: its steps).
 
