@@ -42,8 +42,9 @@ class OverfitWatch:
         self._warned.add(adapter)
         who = "" if adapter == "default" else f"Adapter “{adapter}”: "
         message = (f"{who}Validation loss is rising ({lowest:.2f} at step {at_step}, {event.val_loss:.2f} at step "
-                   f"{event.step}): the model is memorising the training rows rather than learning from them. "
-                   "Fewer steps or a lower learning rate usually answers better; more varied rows help most.")
+                   f"{event.step}): the model now fits its training rows better than the held-out ones. If its "
+                   "answers to new questions get worse, train fewer steps or lower the learning rate; more varied "
+                   "rows help most.")
         return OverfitWarning(message, "warning", adapter=adapter, best_step=at_step)
 
 

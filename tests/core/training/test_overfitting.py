@@ -43,7 +43,7 @@ def test_a_rising_validation_loss_is_warned_about_once_right_after_the_evaluatio
     assert seen[seen.index(warning) - 1] == EvalCompleted(20, 2.6, 0.0, None)  # 2.3 then 2.6: risen twice
     assert warning.level == "warning" and warning.best_step == 10 and warning.adapter == "default"
     assert warning.message.startswith("Validation loss is rising (1.90 at step 10, 2.60 at step 20)")
-    assert "Fewer steps" in warning.message
+    assert "train fewer steps" in warning.message
 
 
 def test_each_adapter_is_watched_on_its_own():
