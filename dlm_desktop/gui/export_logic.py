@@ -169,10 +169,9 @@ def mix_choices(target: ExportTarget) -> list[MixChoice]:
 
 def build_request(target: ExportTarget, *, quant: str, name: str, out_dir: Path, choice: MixChoice | None,
                   ollama: bool = True, parity: bool = True) -> ExportRequest:
-    """The core request for the pane's settings (the name is left to the core when it is the default)."""
-    chosen_name = None if name == default_name(target) else name
+    """The core request for the pane's settings (the name as the form shows it, proposed or typed)."""
     return ExportRequest(
-        document_path=target.document_path, quant=quant, name=chosen_name, out_dir=out_dir,
+        document_path=target.document_path, quant=quant, name=name.strip() or None, out_dir=out_dir,
         mix=choice.mix if choice else None, adapter=choice.adapter if choice else None,
         ollama=ollama, parity=parity,
     )

@@ -19,25 +19,12 @@ from dlm_desktop.core.store.paths import StorePaths
 from dlm_desktop.gui.document_check import check_document_text
 from dlm_desktop.gui.main_window import PANE_EXPORT
 from dlm_desktop.gui.panes.export_pane import ExportPane
+from tests.core.export.export_documents import EXPORT_DLM_ID as DLM_ID
+from tests.core.export.export_documents import FRANCE_DOCUMENT as DOCUMENT
 from tests.core.export.export_helpers import commit_adapter
 from tests.gui.gui_helpers import EXAMPLES, open_and_check
 
 pytestmark = pytest.mark.slow
-DLM_ID = "01JDXMDESKTQPEXAMP1E000009"
-DOCUMENT = f"""---
-dlm_id: {DLM_ID}
-base_model: smollm2-135m
-system_prompt: "Answer in one sentence."
-training:
-  sequence_len: 512
----
-::instruction::
-### Q
-What is the capital of France?
-
-### A
-Paris.
-"""
 EXPORT_TIMEOUT_MS = 240_000
 
 

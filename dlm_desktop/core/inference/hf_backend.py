@@ -10,30 +10,27 @@ row, by `stacked_lora`, installed for the duration of one forward call and remov
 * `as_null_adapter(seed, init_scale, rank_scale)`: the same structure with Gaussian LoRA weights, the real
   weights restored when the block exits, also on exceptions.
 
-Only one view is open at a time (`views.ViewGuard`). Generation (`generation.py`) takes the same guard.
+Only one view is open at a time (`views.ViewGuard`); the gate cache, padding and preflight are
+`shared_model_backend`'s. Generation (`generation.py`) takes the same guard.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dlm_desktop.core.inference import hf_scoring
-from dlm_desktop.core.inference.errors import NonFiniteLogitsError
 from dlm_desktop.core.inference.hf_loading import load_peft_model
 from dlm_desktop.core.inference.lora_control import null_lora_weights
 from dlm_desktop.core.inference.routing import Routing
+from dlm_desktop.core.inference.shared_model_backend import SharedModelBackend
 from dlm_desktop.core.inference.stacked_lora import LoraStacks, base_forward, stacked_forward
-from dlm_desktop.core.inference.views import LeasedScoringView, RoutedViews, ViewGuard
+from dlm_desktop.core.inference.views import LeasedScoringView
 
 if TYPE_CHECKING:
     import torch
-
-WeightsFn = Callable[[str], dict[str, float]]
-PREFLIGHT_PROMPT = "Hello, how are you today?"
-_GATE_CACHE_SIZE = 512
 
 
 class HFView(LeasedScoringView):
@@ -42,7 +39,7 @@ class HFView(LeasedScoringView):
     scoring = hf_scoring
 
 
-class HFDifferentialBackend(RoutedViews):
+class HFDifferentialBackend(SharedModelBackend):
     """A PEFT model holding every adapter of a document, with base/fine-tuned/scaled/null views.
 
     Build it with `HFDifferentialBackend.load(base_dir, {name: adapter_dir}, gate=...)`, or wrap an already
@@ -51,20 +48,15 @@ class HFDifferentialBackend(RoutedViews):
     """
 
     view_type = HFView
+    _preflight_fix = "train the adapter again (its weights are corrupt), or load the model in float32"
 
     kind = "hf"
     protocols = ("differential", "scaled_adapter", "null_adapter", "preflight")
 
     def __init__(self, model: Any, tokenizer: Any, adapter_names: Sequence[str], *, gate: Any = None,
                  routing: Routing | None = None) -> None:
-        self.model = model
-        self.tokenizer = tokenizer
-        self.adapter_names = tuple(adapter_names)
-        self.gate = gate
-        self.routing = routing or Routing.gate()
-        self.guard = ViewGuard()
-        self.window = min(int(getattr(model.config, "max_position_embeddings", 2048) or 2048), hf_scoring.MAX_WINDOW)
-        self._gate_cache: dict[str, dict[str, float]] = {}
+        super().__init__(model, tokenizer, adapter_names, gate=gate, routing=routing,
+                         max_positions=getattr(model.config, "max_position_embeddings", 2048))
         self._stacks = LoraStacks(model, self.adapter_names)
 
     @classmethod
@@ -75,16 +67,6 @@ class HFDifferentialBackend(RoutedViews):
         return cls(model, tokenizer, list(adapters), gate=gate, routing=routing)
 
     # --- routing -------------------------------------------------------------------------------------------
-
-    def gate_weights(self, prompt: str) -> dict[str, float]:
-        """The learned gate's weights for `prompt` (uniform without a gate); cached per prompt text."""
-        cached = self._gate_cache.get(prompt)
-        if cached is None:
-            cached = self._route_with_gate(prompt)
-            if len(self._gate_cache) >= _GATE_CACHE_SIZE:
-                self._gate_cache.clear()
-            self._gate_cache[prompt] = cached
-        return dict(cached)
 
     def _route_with_gate(self, prompt: str) -> dict[str, float]:
         """The gate on the prompt's base embedding (SPEC-upstream §4.2). The embedding is the decoder body's
@@ -107,18 +89,10 @@ class HFDifferentialBackend(RoutedViews):
                                rank_scale=rank_scale):
             yield
 
-    def preflight_finite_check(self, prompt: str = PREFLIGHT_PROMPT) -> None:
-        """One forward per view on a sentinel prompt; `NonFiniteLogitsError` when any logit is NaN or infinite."""
+    def _all_finite(self, logits: "torch.Tensor") -> bool:
         import torch
 
-        for opener in (self.as_base, self.as_finetuned):
-            with opener() as view:
-                logits = view._forward([hf_scoring.prompt_ids(self.tokenizer, prompt)], [prompt], True)
-                if not bool(torch.isfinite(logits).all()):
-                    raise NonFiniteLogitsError(
-                        f"the {view.label} model gives NaN or infinite logits, so no comparison can be trusted",
-                        fix="train the adapter again (its weights are corrupt), or load the model in float32",
-                    )
+        return bool(torch.isfinite(logits).all())
 
     # --- forward passes ------------------------------------------------------------------------------------
 
@@ -150,15 +124,7 @@ class HFDifferentialBackend(RoutedViews):
     def device(self) -> "torch.device":
         return next(self.model.parameters()).device
 
-    @property
-    def pad_id(self) -> int:
-        for candidate in (self.tokenizer.pad_token_id, self.tokenizer.eos_token_id):
-            if isinstance(candidate, int):
-                return candidate
-        return 0
-
     def close(self) -> None:
         """Drop the model (frees its memory once no view or generation holds it)."""
-        self.model = None
-        self._gate_cache.clear()
+        super().close()
         self._stacks.clear()

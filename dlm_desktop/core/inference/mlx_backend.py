@@ -17,20 +17,19 @@ the base's last hidden state, as `core.training.gate.embed`), and its small rout
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 from dlm_desktop.core.inference import mlx_scoring
-from dlm_desktop.core.inference.errors import AdapterLoadError, NonFiniteLogitsError
-from dlm_desktop.core.inference.hf_scoring import MAX_WINDOW, prompt_ids
+from dlm_desktop.core.inference.errors import AdapterLoadError
 from dlm_desktop.core.inference.routing import Routing
-from dlm_desktop.core.inference.views import LeasedScoringView, RoutedViews, ViewGuard
+from dlm_desktop.core.inference.shared_model_backend import SharedModelBackend
+from dlm_desktop.core.inference.token_scoring import pad_left
+from dlm_desktop.core.inference.views import LeasedScoringView
 
-WeightsFn = Callable[[str], dict[str, float]]
-PREFLIGHT_PROMPT = "Hello, how are you today?"
 GATE_MAX_TOKENS = 512
 
 
@@ -40,7 +39,7 @@ class MlxView(LeasedScoringView):
     scoring = mlx_scoring
 
 
-class MlxDifferentialBackend(RoutedViews):
+class MlxDifferentialBackend(SharedModelBackend):
     """An MLX model holding every adapter of a document, with base/fine-tuned/scaled/null views.
 
     Build it with `MlxDifferentialBackend.load(base_dir, {name: adapter_dir}, gate=...)`. `gate` is a
@@ -54,17 +53,11 @@ class MlxDifferentialBackend(RoutedViews):
 
     def __init__(self, model: Any, tokenizer: Any, adapters: Mapping[str, Any], mixer: Any, config: Mapping[str, Any],
                  *, gate: Any = None, routing: Routing | None = None) -> None:
-        self.model = model
-        self.tokenizer = tokenizer
+        super().__init__(model, tokenizer, tuple(adapters), gate=gate, routing=routing,
+                         max_positions=config.get("max_position_embeddings", 2048))
         self.adapters = dict(adapters)
-        self.adapter_names = tuple(adapters)
         self.mixer = mixer
-        self.gate = gate
-        self.routing = routing or Routing.gate()
-        self.guard = ViewGuard()
-        self.window = min(int(config.get("max_position_embeddings", 2048) or 2048), MAX_WINDOW)
         self.generation_config = SimpleNamespace(eos_token_id=config.get("eos_token_id"))
-        self._gate_cache: dict[str, dict[str, float]] = {}
 
     @classmethod
     def load(cls, base_dir: Path | str, adapters: Mapping[str, Path | str], *, gate: Any = None,
@@ -87,16 +80,6 @@ class MlxDifferentialBackend(RoutedViews):
         return cls(model, tokenizer, read, mixer, config, gate=gate, routing=routing)
 
     # --- routing -------------------------------------------------------------------------------------------
-
-    def gate_weights(self, prompt: str) -> dict[str, float]:
-        """The learned gate's weights for `prompt` (uniform without a gate); cached per prompt text."""
-        cached = self._gate_cache.get(prompt)
-        if cached is None:
-            cached = self._route_with_gate(prompt)
-            if len(self._gate_cache) >= 512:
-                self._gate_cache.clear()
-            self._gate_cache[prompt] = cached
-        return dict(cached)
 
     def _route_with_gate(self, prompt: str) -> dict[str, float]:
         from dlm_desktop.core.training.gate import weights_for_prompt
@@ -128,18 +111,10 @@ class MlxDifferentialBackend(RoutedViews):
         with null_weights(self.mixer, seed=seed, init_scale=init_scale, rank_scale=rank_scale):
             yield
 
-    def preflight_finite_check(self, prompt: str = PREFLIGHT_PROMPT) -> None:
-        """One forward per view on a sentinel prompt; `NonFiniteLogitsError` when any logit is NaN or infinite."""
+    def _all_finite(self, logits: Any) -> bool:
         import numpy as np
 
-        for opener in (self.as_base, self.as_finetuned):
-            with opener() as view:
-                logits = view._forward([prompt_ids(self.tokenizer, prompt)], [prompt], True)
-                if not bool(np.isfinite(logits).all()):
-                    raise NonFiniteLogitsError(
-                        f"the {view.label} model gives NaN or infinite logits, so no comparison can be trusted",
-                        fix="train the adapter again (its weights are corrupt)",
-                    )
+        return bool(np.isfinite(logits).all())
 
     # --- forward passes ------------------------------------------------------------------------------------
 
@@ -150,7 +125,7 @@ class MlxDifferentialBackend(RoutedViews):
         import mlx.core as mx
         import numpy as np
 
-        padded, padding = mlx_scoring.pad_left(rows, self.pad_id)
+        padded, padding = pad_left(rows, self.pad_id)
         cache = self.batch_cache(padding) if any(padding) else None
         logits = self.run(mx.array(padded), cache, factors)
         if last_only:
@@ -173,15 +148,3 @@ class MlxDifferentialBackend(RoutedViews):
         from mlx_lm.models.cache import BatchKVCache
 
         return [BatchKVCache(list(padding)) for _ in self.model.layers]
-
-    @property
-    def pad_id(self) -> int:
-        for candidate in (self.tokenizer.pad_token_id, self.tokenizer.eos_token_id):
-            if isinstance(candidate, int):
-                return candidate
-        return 0
-
-    def close(self) -> None:
-        """Drop the model (frees its memory once no view or generation holds it)."""
-        self.model = None
-        self._gate_cache.clear()

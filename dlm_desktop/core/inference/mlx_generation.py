@@ -1,30 +1,27 @@
 """Streaming generation on the `mlx` backend: several rows in ONE batched decoding loop over mlx-lm's
 left-padded batch cache.
 
-Same contract as `generation.generate_rows` (the torch loop): each row carries its own adapter factors
-(None: the plain base), so a side-by-side answer is one batch of two rows on one loaded model; a
-`TokenEvent` per new token per row; `should_stop` checked before every step; a `GenerationResult` at the
-end. Temperature 0 is greedy; above 0 it samples (numpy, seeded by `settings.seed`) after top-p filtering.
+Same contract as `generation.generate_rows` (the torch loop) and the same loop (`decoding.decode_rows`):
+each row carries its own adapter factors (None: the plain base), so a side-by-side answer is one batch of
+two rows on one loaded model; a `TokenEvent` per new token per row; `should_stop` checked before every step;
+a `GenerationResult` at the end. This module gives the MLX steps. Temperature 0 is greedy; above 0 it
+samples (numpy, seeded by `settings.seed`) after top-p filtering.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from dlm_desktop.core.inference.errors import ScoringInputError
-from dlm_desktop.core.inference.generation import (
+from dlm_desktop.core.inference.decoding import (
     GenerationResult,
     GenerationSettings,
     RowRequest,
     TokenEvent,
-    _batch_factors,
-    _finish_open,
-    _RowState,
-    stop_token_ids,
+    batch_factors,
+    decode_rows,
 )
-from dlm_desktop.core.inference.mlx_scoring import pad_left
+from dlm_desktop.core.inference.token_scoring import pad_left
 
 if TYPE_CHECKING:
     from dlm_desktop.core.inference.mlx_backend import MlxDifferentialBackend
@@ -38,45 +35,27 @@ def generate_rows_mlx(
     should_stop: Callable[[], bool] = lambda: False,
 ) -> Generator[TokenEvent, None, GenerationResult]:
     """Generate every row in one batched loop; holds the backend's view guard for the whole run."""
-    if not rows or any(not row.token_ids for row in rows):
-        raise ScoringInputError("every generation row needs prompt tokens", fix="give a non-empty prompt")
-    with backend.guard.lease("generation"):
-        return (yield from _decode(backend, [_RowState(row) for row in rows], settings, should_stop))
+    return (yield from decode_rows(backend, rows, settings, should_stop, eos_source=backend,
+                                   steps=lambda requests: _mlx_steps(backend, requests, settings)))
 
 
-def _decode(backend: "MlxDifferentialBackend", states: list[_RowState], settings: GenerationSettings,
-            should_stop: Callable[[], bool]) -> Generator[TokenEvent, None, GenerationResult]:
+def _mlx_steps(backend: "MlxDifferentialBackend", requests: Sequence[RowRequest],
+               settings: GenerationSettings) -> Iterator[list[int]]:
+    """One forward pass over the batch cache per `next()`, giving each row's chosen token; the chosen tokens
+    are the next step's input."""
     import mlx.core as mx
     import numpy as np
 
-    started = time.monotonic()
-    first_token_s: float | None = None
-    stops = stop_token_ids(backend.tokenizer, backend) if settings.stop_at_end_of_turn else frozenset()
-    factors = _batch_factors([state.request for state in states])
-    padded, padding = pad_left([state.request.token_ids for state in states], backend.pad_id)
+    factors = batch_factors(requests)
+    padded, padding = pad_left([request.token_ids for request in requests], backend.pad_id)
     cache = backend.batch_cache(padding)
     inputs = mx.array(padded)
     rng = np.random.default_rng(settings.seed) if settings.temperature > 0 else None
-    for _ in range(settings.max_tokens):
-        if should_stop():
-            _finish_open(states, "cancelled")
-            break
+    while True:
         logits = backend.run(inputs, cache, factors)[:, -1, :]
         chosen = pick_tokens(np.array(logits.astype(mx.float32)), settings, rng)
-        for state, token_id in zip(states, chosen):
-            if state.finish is not None:
-                continue
-            if token_id in stops:
-                state.finish = "stop"
-                continue
-            first_token_s = first_token_s if first_token_s is not None else time.monotonic() - started
-            yield state.add(backend.tokenizer, int(token_id))
-        if all(state.finish is not None for state in states):
-            break
+        yield chosen
         inputs = mx.array([[int(token)] for token in chosen])
-    _finish_open(states, "length")
-    rows = tuple(state.result(backend.tokenizer) for state in states)
-    return GenerationResult(rows, first_token_s, time.monotonic() - started)
 
 
 def pick_tokens(logits: Any, settings: GenerationSettings, rng: Any) -> list[int]:

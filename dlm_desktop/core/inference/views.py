@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from contextlib import contextmanager
 
+from dlm_desktop.core.inference import token_scoring
 from dlm_desktop.core.inference.errors import ViewStateError
 
 
@@ -67,9 +68,10 @@ class ViewGuard:
 class LeasedScoringView:
     """A scoring view over a backend's shared model (see `protocols.ScoringView`), valid while its lease is.
 
-    Subclasses name their backend's scoring module as `scoring` (`hf_scoring`, `mlx_scoring`: same functions
-    over torch or MLX logits); the backend gives `tokenizer`, `window` and `forward_rows(rows, factors,
-    last_only=...)`. `factors` maps a prompt to its adapter factors (None: the base)."""
+    The token arithmetic is `token_scoring`'s; subclasses name their backend's array module as `scoring`
+    (`hf_scoring`, `mlx_scoring`: `target_logprobs` and `dist_from_logits` over torch or MLX logits). The
+    backend gives `tokenizer`, `window` and `forward_rows(rows, factors, last_only=...)`. `factors` maps a
+    prompt to its adapter factors (None: the base)."""
 
     scoring: Any
 
@@ -86,19 +88,22 @@ class LeasedScoringView:
 
     def logprob_of(self, prompt: str, completion: str) -> float:
         self._lease.check()
-        return self.scoring.logprob_of(self._forward, self._backend.tokenizer, prompt, completion)
+        return token_scoring.logprob_of(self._forward, self._backend.tokenizer, prompt, completion,
+                                        target_logprobs=self.scoring.target_logprobs)
 
     def rolling_logprob(self, text: str):
         self._lease.check()
-        return self.scoring.rolling_logprob(self._forward, self._backend.tokenizer, text, window=self._backend.window)
+        return token_scoring.rolling_logprob(self._forward, self._backend.tokenizer, text, window=self._backend.window,
+                                             target_logprobs=self.scoring.target_logprobs)
 
     def next_token_dist(self, prompt: str, top_k: int = 64):
         self._lease.check()
-        return self.scoring.next_token_dists(self._forward, self._backend.tokenizer, [prompt], top_k)[0]
+        return self.next_token_dist_batch([prompt], top_k)[0]
 
     def next_token_dist_batch(self, prompts: Sequence[str], top_k: int = 64) -> list:
         self._lease.check()
-        return self.scoring.next_token_dists(self._forward, self._backend.tokenizer, list(prompts), top_k)
+        return token_scoring.next_token_dists(self._forward, self._backend.tokenizer, list(prompts), top_k,
+                                              dist_from_logits=self.scoring.dist_from_logits)
 
     def _forward(self, rows: list[list[int]], texts: list[str], last_only: bool) -> Any:
         self._lease.check()

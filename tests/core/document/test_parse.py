@@ -17,6 +17,7 @@ from dlm_desktop.core.document.errors import (
 from dlm_desktop.core.document.parse import parse_bytes, parse_text
 from dlm_desktop.core.document.rows import sections_to_rows
 from dlm_desktop.core.document.sections import Section, SectionType, compute_section_id
+from tests.spec_examples import EXAMPLE_3 as EX3
 
 HEAD = "---\ndlm_id: 01HZ4X7TGZM3J1A2B3C4D5E6F7\nbase_model: smollm2-135m\n---\n"
 
@@ -356,34 +357,6 @@ Paris.
 How should I phrase things?
 ### A
 Crisply. One sentence.
-"""
-
-EX3 = """---
-dlm_id: 01KPQ8GATEMTEG000000000000
-dlm_version: 8
-base_model: smollm2-135m
-training:
-  adapters:
-    lexer: {}
-    runtime: {}
-  gate:
-    enabled: true
-    hidden_proj_dim: 16
-    steps: 200
-    lr: 0.003
-    cold_start_floor: 1
----
-::instruction#lexer::
-### Q
-what is a token?
-### A
-the smallest atom the parser reads.
-
-::instruction#runtime::
-### Q
-what is a heap block?
-### A
-a range of contiguously-allocated memory.
 """
 
 EX4 = """---

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from tests.jobs import drain  # noqa: F401 - re-exported for the export tests
 
 GO_PROGRAM_DIR = Path(__file__).parent / "gotmpl"
 
@@ -114,16 +115,6 @@ def go_env() -> dict:
     env.setdefault("GOCACHE", str(Path.home() / ".cache" / "go-build"))
     env.setdefault("GOFLAGS", "")
     return env
-
-
-def drain(generator):
-    """Run an event generator to its end: `(events, returned value)`."""
-    events = []
-    while True:
-        try:
-            events.append(next(generator))
-        except StopIteration as finished:
-            return events, finished.value
 
 
 def make_peft_adapter(base_dir: Path, folder: Path, *, r: int, alpha: int, targets: list[str], seed: int,

@@ -14,7 +14,7 @@ import pytest
 from dlm_desktop.core.export import ExportCancelled, ExportRequest, run_export
 from dlm_desktop.core.store.paths import StorePaths
 from tests.core.export.export_helpers import commit_adapter, drain, make_peft_adapter
-from tests.core.export.test_export_pipeline import SINGLE_DOC
+from tests.core.export.export_documents import EXPORT_DLM_ID, FRANCE_AND_SKY_DOCUMENT
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[3]
@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parents[3]
 def document(tmp_path, offline_base_env, offline_smollm2_dir, monkeypatch):
     monkeypatch.setenv("DLM_DESKTOP_GGUF_CACHE", str(tmp_path / "fresh-cache"))  # force a real conversion
     path = tmp_path / "doc.dlm"
-    path.write_text(SINGLE_DOC, encoding="utf-8")
+    path.write_text(FRANCE_AND_SKY_DOCUMENT, encoding="utf-8")
     adapter = make_peft_adapter(offline_smollm2_dir, tmp_path / "peft", r=4, alpha=8, targets=["q_proj"], seed=9)
-    commit_adapter(StorePaths.for_dlm("01JDXMDESKTQPEXAMP1E000009"), adapter)
+    commit_adapter(StorePaths.for_dlm(EXPORT_DLM_ID), adapter)
     return path
 
 

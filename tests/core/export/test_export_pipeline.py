@@ -15,31 +15,11 @@ from dlm_desktop.core.export.llama_runtime import load_llama, logits_for
 from dlm_desktop.core.export.parity import PeftMixView
 from dlm_desktop.core.export.staging import file_sha256
 from dlm_desktop.core.store.paths import StorePaths
+from tests.core.export.export_documents import EXPORT_DLM_ID, FRANCE_AND_SKY_DOCUMENT
 from tests.core.export.export_helpers import chat_ids, commit_adapter, drain, make_peft_adapter
 
 pytestmark = pytest.mark.slow
 EXAMPLES = Path(__file__).resolve().parents[3] / "resources" / "examples"
-SINGLE_DOC = """---
-dlm_id: 01JDXMDESKTQPEXAMP1E000009
-base_model: smollm2-135m
-system_prompt: "Answer in one sentence."
-training:
-  sequence_len: 512
----
-::instruction::
-### Q
-What is the capital of France?
-
-### A
-Paris.
-
-::instruction::
-### Q
-What colour is the sky?
-
-### A
-Blue.
-"""
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +35,8 @@ def adapters(offline_smollm2_dir, tmp_path_factory):
 @pytest.fixture
 def single_doc(tmp_path, offline_base_env, adapters):
     document = tmp_path / "notes.dlm"
-    document.write_text(SINGLE_DOC, encoding="utf-8")
-    commit_adapter(StorePaths.for_dlm("01JDXMDESKTQPEXAMP1E000009"), adapters[0])
+    document.write_text(FRANCE_AND_SKY_DOCUMENT, encoding="utf-8")
+    commit_adapter(StorePaths.for_dlm(EXPORT_DLM_ID), adapters[0])
     return document
 
 

@@ -61,6 +61,17 @@ def make_random_adapter(model_dir: Path, out_dir: Path, *, seed: int, r: int = 4
     return out_dir
 
 
+ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
+
+
+def make_two_adapters(model_dir: Path, root: Path, *, beta_targets: tuple[str, ...] = ATTENTION) -> dict[str, Path]:
+    """`alpha` (r=4, alpha=8 on q/v, seed 1) and `beta` (r=2, alpha=4 on `beta_targets`, seed 2) under `root`."""
+    return {
+        "alpha": make_random_adapter(model_dir, root / "alpha", seed=1),
+        "beta": make_random_adapter(model_dir, root / "beta", seed=2, r=2, alpha=4, targets=beta_targets),
+    }
+
+
 def make_gate(input_dim: int, names: tuple[str, ...], *, seed: int = 3, sharpen: float = 2.0):
     """A real (untrained, seeded) gate network as a `LoadedGate` in trained mode."""
     from dlm_desktop.core.store.gate_files import GateConfig
@@ -82,12 +93,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_adapters(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Two adapters of different ranks and targets: `alpha` (r=4, q/v) and `beta` (r=2, q/k/v/o)."""
-    root = tmp_path_factory.mktemp("inference-tiny-adapters")
-    return {
-        "alpha": make_random_adapter(tiny_model_dir, root / "alpha", seed=1),
-        "beta": make_random_adapter(tiny_model_dir, root / "beta", seed=2, r=2, alpha=4,
-                                    targets=("q_proj", "k_proj", "v_proj", "o_proj")),
-    }
+    return make_two_adapters(tiny_model_dir, tmp_path_factory.mktemp("inference-tiny-adapters"))
 
 
 @pytest.fixture

@@ -30,19 +30,11 @@ from dlm_desktop.core.inference import (
 from dlm_desktop.core.store.gate_files import write_gate_config
 from dlm_desktop.core.store.paths import StorePaths
 from dlm_desktop.core.store.versions import allocate_version, set_current
+from tests.jobs import drain
 
 DLM_ID = "01HZ4X7TGZM3J1A2B3C4D5E6F7"
 SYSTEM = "the cat is a dog"
 QUESTION = "what is the capital of france"
-
-
-def drain(job):
-    events = []
-    while True:
-        try:
-            events.append(next(job))
-        except StopIteration as finished:
-            return events, finished.value
 
 
 def write_document(folder: Path, base_dir: Path, *, adapters: bool = True) -> Path:

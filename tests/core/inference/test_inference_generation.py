@@ -15,18 +15,10 @@ from dlm_desktop.core.inference import (
     generate_rows,
 )
 from dlm_desktop.core.inference.generation import stop_token_ids
+from tests.jobs import drain
 
 QUESTION = "what is the capital of france"
 GREEDY = GenerationSettings(max_tokens=10, temperature=0.0)
-
-
-def drain(job):
-    events = []
-    while True:
-        try:
-            events.append(next(job))
-        except StopIteration as finished:
-            return events, finished.value
 
 
 def test_side_by_side_batch_equals_two_single_row_generations(tiny_backend):

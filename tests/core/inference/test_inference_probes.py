@@ -17,6 +17,7 @@ from dlm_desktop.core.inference import (
     SectionText,
     run_probes,
 )
+from tests.jobs import drain
 
 PROMPTS = ["the cat sat on the", "what is the capital of", "red blue green", "one two three", "the sky is"]
 SECTIONS = [
@@ -24,15 +25,6 @@ SECTIONS = [
     SectionText("s2", "instruction", 9, "facts", "what is the capital of france\nparis is the capital"),
     SectionText("s3", "prose", 20, None, "red blue green sky sea tree river moon sun star"),
 ]
-
-
-def drain(job):
-    events = []
-    while True:
-        try:
-            events.append(next(job))
-        except StopIteration as finished:
-            return events, finished.value
 
 
 def test_a_clearly_changed_model_is_green_with_a_full_report():

@@ -19,6 +19,7 @@ from dlm_desktop.core.inference import (
     probe_document,
     prompt_document,
 )
+from tests.jobs import drain
 
 pytestmark = pytest.mark.slow
 
@@ -69,15 +70,6 @@ How do you say goodbye?
 Farewell, traveller; may the regolith rest lightly on your boots.
 """
 QUESTION = "What is the name of the moon base?"
-
-
-def drain(job):
-    events = []
-    while True:
-        try:
-            events.append(next(job))
-        except StopIteration as finished:
-            return events, finished.value
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.inference.conftest import make_gate, make_random_adapter, make_tiny_model
+from tests.core.inference.conftest import ATTENTION, make_gate, make_tiny_model, make_two_adapters
 
 pytest.importorskip("mlx.core", reason="the MLX tests need `pip install 'mlx[cpu]' mlx-lm` (in .[dev])")
 pytest.importorskip("mlx_lm")
@@ -21,12 +21,8 @@ def mlx_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def mlx_adapters(mlx_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """`alpha` (r=4, alpha=8 on q/v) and `beta` (r=2, alpha=4 on q/k/v/o and the MLP's up/down)."""
-    root = tmp_path_factory.mktemp("mlx-tiny-adapters")
-    return {
-        "alpha": make_random_adapter(mlx_model_dir, root / "alpha", seed=1),
-        "beta": make_random_adapter(mlx_model_dir, root / "beta", seed=2, r=2, alpha=4,
-                                    targets=("q_proj", "k_proj", "v_proj", "o_proj", "up_proj", "down_proj")),
-    }
+    return make_two_adapters(mlx_model_dir, tmp_path_factory.mktemp("mlx-tiny-adapters"),
+                             beta_targets=ATTENTION + ("up_proj", "down_proj"))
 
 
 @pytest.fixture(scope="session")

@@ -19,17 +19,9 @@ from dlm_desktop.core.models import (
 )
 from dlm_desktop.core.models import offline
 from dlm_desktop.core.models.offline import MARKER_NAME, ensure_offline_smollm2, file_sha256
+from tests.jobs import drain
 
 pytestmark = pytest.mark.slow
-
-
-def drain(job):
-    events = []
-    while True:
-        try:
-            events.append(next(job))
-        except StopIteration as finished:
-            return events, finished.value
 
 
 def test_the_conversion_reports_its_stages_and_leaves_a_complete_folder(offline_smollm2_conversion):

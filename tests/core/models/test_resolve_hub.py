@@ -15,16 +15,7 @@ from dlm_desktop.core.models import (
     resolve_base,
 )
 from dlm_desktop.core.models.hub import find_cached_snapshot, repo_cache_dir
-
-
-def drain(job):
-    """Run a job generator to its end: (events, result)."""
-    events = []
-    while True:
-        try:
-            events.append(next(job))
-        except StopIteration as finished:
-            return events, finished.value
+from tests.jobs import drain
 
 
 def test_local_folder_resolves_to_itself_without_events(tiny_llama_dir):

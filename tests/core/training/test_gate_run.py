@@ -24,6 +24,8 @@ from dlm_desktop.core.training.gate import (
     static_mean_weights,
     weights_for_prompt,
 )
+from tests.jobs import drain
+from tests.spec_examples import EXAMPLE_3_GATE, example_3
 
 ROOT = Path(__file__).resolve().parents[3]
 TWO_ADAPTERS = ROOT / "resources" / "examples" / "two-adapters.dlm"
@@ -44,26 +46,6 @@ HELD_OUT = [
     ("baking", "What does cream of tartar do in a meringue?"),
 ]
 
-EXAMPLE_3_BODY = """::instruction#lexer::
-### Q
-what is a token?
-### A
-the smallest atom the parser reads.
-
-::instruction#runtime::
-### Q
-what is a heap block?
-### A
-a range of contiguously-allocated memory.
-"""
-
-
-def example_3(gate_yaml: str) -> str:
-    return (
-        "---\ndlm_id: 01KPQ8GATEMTEG000000000000\ndlm_version: 8\nbase_model: smollm2-135m\ntraining:\n"
-        f"  adapters:\n    lexer: {{}}\n    runtime: {{}}\n  gate:\n{gate_yaml}---\n{EXAMPLE_3_BODY}"
-    )
-
 
 @pytest.fixture(scope="module")
 def smollm2(offline_smollm2_dir):
@@ -83,15 +65,6 @@ def metrics(store) -> MetricsDB:
     db = MetricsDB.for_store(store, strict=True)
     db.record_run_start(1, phase="sft", seed=7)
     return db
-
-
-def drain(job):
-    events = []
-    while True:
-        try:
-            events.append(next(job))
-        except StopIteration as finished:
-            return events, finished.value
 
 
 def tiny_llama(tokenizer):
@@ -161,8 +134,7 @@ def test_example_3_with_the_default_floor_falls_back_to_uniform(smollm2, store, 
 
 def test_example_3_as_written_trains_on_its_two_probes(smollm2, store, metrics):
     model, tokenizer = smollm2
-    gate_yaml = "    enabled: true\n    hidden_proj_dim: 16\n    steps: 200\n    lr: 0.003\n    cold_start_floor: 1\n"
-    parsed = parse_text(example_3(gate_yaml))
+    parsed = parse_text(example_3(EXAMPLE_3_GATE))
     _, outcome = drain(run_gate_stage(model, tokenizer, parsed.sections, parsed.frontmatter, store, metrics, 1))
     assert outcome.mode == "trained"
     gate = load_gate(store)

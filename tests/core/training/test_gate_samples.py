@@ -8,36 +8,9 @@ from pathlib import Path
 from dlm_desktop.core.document.parse import parse_file, parse_text
 from dlm_desktop.core.document.sections import Section, SectionType
 from dlm_desktop.core.training.gate import GateSample, collect_gate_samples, gate_samples
+from tests.spec_examples import EXAMPLE_3
 
 ROOT = Path(__file__).resolve().parents[3]
-
-EXAMPLE_3 = """---
-dlm_id: 01KPQ8GATEMTEG000000000000
-dlm_version: 8
-base_model: smollm2-135m
-training:
-  adapters:
-    lexer: {}
-    runtime: {}
-  gate:
-    enabled: true
-    hidden_proj_dim: 16
-    steps: 200
-    lr: 0.003
-    cold_start_floor: 1
----
-::instruction#lexer::
-### Q
-what is a token?
-### A
-the smallest atom the parser reads.
-
-::instruction#runtime::
-### Q
-what is a heap block?
-### A
-a range of contiguously-allocated memory.
-"""
 
 
 def test_example_3_probes_are_the_first_questions():

@@ -15,16 +15,7 @@ from dlm_desktop.core.training.gate import (
     GateTrainingError,
     train_gate,
 )
-
-
-def drain(job):
-    """Run a job generator to its end: (events, returned value)."""
-    events = []
-    while True:
-        try:
-            events.append(next(job))
-        except StopIteration as finished:
-            return events, finished.value
+from tests.jobs import drain
 
 
 def clusters(per_class: int, dim: int, *, seed: int, names=("a", "b"), spread: float = 1.0):

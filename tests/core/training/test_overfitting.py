@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dlm_desktop.core.training import EvalCompleted, OverfitWarning, StepCompleted
 from dlm_desktop.core.training.overfitting import watch_overfitting
+from tests.jobs import drain
 
 
 def run(events, result="done"):
@@ -13,15 +14,6 @@ def run(events, result="done"):
 
 def evals(losses, adapter=None):
     return [EvalCompleted(5 * (i + 1), loss, 0.0, adapter) for i, loss in enumerate(losses)]
-
-
-def drain(job):
-    seen = []
-    while True:
-        try:
-            seen.append(next(job))
-        except StopIteration as finished:
-            return seen, finished.value
 
 
 def warnings(seen):
