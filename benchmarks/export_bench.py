@@ -36,8 +36,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.machine import load_line, wait_for_idle  # noqa: E402
+
 BENCH_CACHE = Path.home() / ".cache" / "dlm-desktop-bench"
-IDLE_BUSY_MAX = 0.25  # share of both cores busy before a run counts as "idle enough"
 _OURS = """
 import json, sys, time
 from pathlib import Path
@@ -60,41 +61,6 @@ print(json.dumps({"seconds": time.monotonic() - started}))
 
 
 # --- the machine -------------------------------------------------------------------------------------------
-
-
-def busy_fraction(seconds: float = 1.0) -> float:
-    """The share of all CPUs' time spent busy over `seconds`, from /proc/stat (0 where unavailable)."""
-
-    def sample() -> tuple[int, int]:
-        try:
-            fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-        except OSError:
-            return 0, 0
-        return sum(fields), fields[3] + (fields[4] if len(fields) > 4 else 0)
-
-    total0, idle0 = sample()
-    time.sleep(seconds)
-    total1, idle1 = sample()
-    return 0.0 if total1 == total0 else 1.0 - (idle1 - idle0) / (total1 - total0)
-
-
-def load_line() -> str:
-    """`busy 12% of 2 CPUs, loadavg 0.31 0.40 0.52` for the report."""
-    busy = busy_fraction(1.0)
-    try:
-        loadavg = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        loadavg = "?"
-    return f"busy {busy:.0%} of {os.cpu_count()} CPUs, loadavg {loadavg}"
-
-
-def wait_for_idle(limit_s: float) -> tuple[bool, float]:
-    """Poll until less than IDLE_BUSY_MAX of the CPUs is busy (at most `limit_s`): `(idle, last busy)`."""
-    deadline = time.monotonic() + limit_s
-    busy = busy_fraction(2.0)
-    while busy > IDLE_BUSY_MAX and time.monotonic() < deadline:
-        busy = busy_fraction(2.0)
-    return busy <= IDLE_BUSY_MAX, busy
 
 
 # --- inputs ------------------------------------------------------------------------------------------------

@@ -152,7 +152,8 @@ def main() -> int:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from benchmarks.export_bench import load_line, offline_model_dir
+    from benchmarks.export_bench import offline_model_dir
+    from benchmarks.machine import load_line
 
     model_dir = offline_model_dir()
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))

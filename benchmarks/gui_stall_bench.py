@@ -26,6 +26,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run from a checkout
+    sys.path.insert(0, str(REPO))
+
+from benchmarks.machine import cpu_ticks  # noqa: E402
 GOAL_P99_MS = 50.0
 QUESTION = "When was the Marrowgate Lighthouse first lit?"
 
@@ -38,16 +42,6 @@ def _isolate(home: Path) -> None:
     os.environ["DLM_HOME"] = str(home / "dlm-home")
     os.environ["DLM_DESKTOP_CONFIG_DIR"] = str(home / "config")
     os.environ["DLM_DESKTOP_DOCUMENTS_DIR"] = str(home / "documents")
-
-
-def _cpu_times() -> tuple[float, float]:
-    """(total, idle) jiffies of the whole machine, from /proc/stat (zeros where it does not exist)."""
-    try:
-        with open("/proc/stat", encoding="ascii") as handle:
-            values = [float(v) for v in handle.readline().split()[1:]]
-    except OSError:
-        return 0.0, 0.0
-    return sum(values), values[3] + values[4]
 
 
 class Heartbeat:
@@ -237,13 +231,13 @@ def _run(args: argparse.Namespace, home: Path) -> int:
     phases: list[tuple[str, list[float], str, str]] = []
     try:
         _open(window, document, base, args.steps)
-        cpu_before, own_before = _cpu_times(), time.process_time()
+        cpu_before, own_before = cpu_ticks(), time.process_time()
         phases.append(("idle (reference)", *measure_idle(heartbeat, args.idle_s), ""))
         phases.append(("training", *measure_training(window, heartbeat, args.timeout), heartbeat.worst()))
         chat = None if args.no_chat else measure_chat(window, heartbeat, args.timeout, args.answer_tokens)
         no_chat = "not asked" if args.no_chat else "no Chat pane in this build"
         phases.append(("chat streaming", *(chat or ([], no_chat)), heartbeat.worst() if chat else ""))
-        cpu_after, own_after = _cpu_times(), time.process_time()
+        cpu_after, own_after = cpu_ticks(), time.process_time()
     finally:
         window.shutdown()
         window.close()

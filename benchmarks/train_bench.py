@@ -70,24 +70,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run from a checkout without installing the package
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.machine import cpu_ticks, own_cpu  # noqa: E402
+
 EXAMPLE = ROOT / "resources" / "examples" / "getting-started.dlm"
 IDLE_CORES = 0.25  # other processes' CPU use below which the machine counts as idle
 TRL_VERSION = "1.16.0"
 
 
 # --- machine load ----------------------------------------------------------------------------------------------
-
-
-def _proc_stat() -> tuple[float, float]:
-    """(all ticks, idle + iowait ticks) of the whole machine since boot."""
-    with open("/proc/stat", encoding="ascii") as handle:
-        values = [float(v) for v in handle.readline().split()[1:]]
-    return sum(values), values[3] + values[4]
-
-
-def _own_cpu() -> float:
-    times = os.times()
-    return times.user + times.system
 
 
 class LoadMeter:
@@ -98,15 +88,15 @@ class LoadMeter:
         self.start()
 
     def start(self) -> None:
-        self.total, self.idle = _proc_stat()
-        self.own = _own_cpu()
+        self.total, self.idle = cpu_ticks()
+        self.own = own_cpu()
         self.wall = time.monotonic()
 
     def other_cores(self) -> float:
-        total, idle = _proc_stat()
+        total, idle = cpu_ticks()
         busy = ((total - self.total) - (idle - self.idle)) / self.ticks
         wall = max(time.monotonic() - self.wall, 1e-6)
-        return max(0.0, (busy - (_own_cpu() - self.own)) / wall)
+        return max(0.0, (busy - (own_cpu() - self.own)) / wall)
 
 
 def wait_for_idle(max_wait: float, window: float = 2.0) -> tuple[float, float]:

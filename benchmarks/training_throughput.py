@@ -34,18 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run from a checkout without installing the package
     sys.path.insert(0, str(ROOT))
+
+from benchmarks.machine import cpu_ticks, own_cpu  # noqa: E402
 EXAMPLE = ROOT / "resources" / "examples" / "getting-started.dlm"
-
-
-def _cpu_times() -> tuple[float, float]:
-    with open("/proc/stat", encoding="ascii") as handle:
-        values = [float(v) for v in handle.readline().split()[1:]]
-    return sum(values), values[3] + values[4]
-
-
-def _own_cpu() -> float:
-    times = os.times()
-    return times.user + times.system
 
 
 def _load():
@@ -152,18 +143,18 @@ def main() -> None:
     for step in variants.values():  # warm-up
         step(peft_model, examples, pad_id)
         peft_model.zero_grad(set_to_none=True)
-    total0, idle0 = _cpu_times()
-    own0 = _own_cpu()
+    total0, idle0 = cpu_ticks()
+    own0 = own_cpu()
     for _ in range(args.rounds):
         for name, step in variants.items():
-            started, cpu_started = time.perf_counter(), _own_cpu()
+            started, cpu_started = time.perf_counter(), own_cpu()
             step(peft_model, examples, pad_id)
             seconds[name].append(time.perf_counter() - started)
-            cpu[name].append(_own_cpu() - cpu_started)
+            cpu[name].append(own_cpu() - cpu_started)
             peft_model.zero_grad(set_to_none=True)
-    total1, idle1 = _cpu_times()
+    total1, idle1 = cpu_ticks()
     ticks = os.sysconf("SC_CLK_TCK")
-    busy_other = ((total1 - total0) - (idle1 - idle0)) / ticks - (_own_cpu() - own0)
+    busy_other = ((total1 - total0) - (idle1 - idle0)) / ticks - (own_cpu() - own0)
     wall = sum(sum(v) for v in seconds.values())
     print(f"{len(examples)} rows, {tokens} real tokens, {sum(e.targets for e in examples)} targets per step")
     base = "reference" if "reference" in seconds else next(iter(seconds))
