@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from dlm_desktop.gui.workers import JobRunner
@@ -64,3 +65,17 @@ def test_shutdown_joins_the_thread_and_drops_the_result(qtbot):
         runner.start(lambda: "fresh")
     assert blocker.args[0] == "fresh"
     runner.shutdown()
+
+
+def test_the_worker_object_is_destroyed_on_the_gui_thread_not_its_own(qtbot):
+    """Destroying a Python-made QObject on a worker thread can deadlock against the GUI thread (Qt lock vs
+    GIL); the worker must come back to the GUI thread to die."""
+    runner = JobRunner("test")
+    gui_thread = threading.get_ident()
+    destroyed_on: list[int] = []
+    with qtbot.waitSignal(runner.job_finished, timeout=5_000):
+        assert runner.start(lambda: "done")
+        runner._worker.destroyed.connect(lambda *_: destroyed_on.append(threading.get_ident()),
+                                         Qt.ConnectionType.DirectConnection)
+    qtbot.waitUntil(lambda: bool(destroyed_on), timeout=5_000)
+    assert destroyed_on == [gui_thread]

@@ -3,15 +3,21 @@
 The pattern of ARCHITECTURE.md "Long-running work": a `QObject` worker is moved to a fresh `QThread`; the
 runner (living on the GUI thread) relays the worker's signals as its own and refuses `start()` while a job
 runs. `worker.finished → thread.quit` (direct, so no GUI event is needed to stop the thread);
-`thread.finished → worker.deleteLater` and `→ runner._on_thread_finished`, which joins the thread before
-dropping both references. `shutdown()` disconnects the relays first, so a result can never land after it.
+`thread.finished → runner._on_thread_finished`, which joins the thread before dropping both references.
+`shutdown()` disconnects the relays first, so a result can never land after it.
+
+The worker is never destroyed on its own thread (no `deleteLater` there): when its function returns it moves
+itself back to the GUI thread, and the runner's dropped reference deletes it there. Destroying a
+Python-made QObject on a worker thread takes a Qt connection lock and then waits for the GIL, while the GUI
+thread may hold the GIL and wait for that same lock (Qt shares those locks between unrelated objects): the
+whole app hung that way in a test run.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
 
 class _FunctionWorker(QObject):
@@ -36,6 +42,9 @@ class _FunctionWorker(QObject):
             self.succeeded.emit(self._job_id, result)
         finally:
             self._function = None  # release what the job captured as soon as it is done
+            app = QCoreApplication.instance()
+            if app is not None:
+                self.moveToThread(app.thread())  # to be destroyed on the GUI thread (see the module docstring)
             self.finished.emit()
 
 
@@ -74,7 +83,6 @@ class JobRunner(QObject):
         worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         worker.succeeded.connect(self._on_worker_succeeded)
         worker.failed.connect(self._on_worker_failed)
-        thread.finished.connect(worker.deleteLater)
         thread.finished.connect(self._on_thread_finished)
         self._thread, self._worker = thread, worker
         thread.start()
