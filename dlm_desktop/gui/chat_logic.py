@@ -204,8 +204,9 @@ def verdict_sentences(report: Any) -> tuple[str, str]:
     return headline, f"{explanation}{z}"
 
 
-def section_rows(report: Any) -> list[tuple[str, float, str]]:
-    """`(label, value, tooltip)` per section: the internalization (NLL drop on its own text vs the others)."""
+def section_rows(report: Any) -> list[tuple[str, float, str, bool]]:
+    """`(label, value, tooltip, got_worse)` per section: the internalization (NLL drop on its own text vs the
+    others), and whether the section's own loss rose."""
     rows = []
     for section in report.sections:
         value = section.get("internalization")
@@ -216,7 +217,7 @@ def section_rows(report: Any) -> list[tuple[str, float, str]]:
         tooltip = (f"{where}, {section['type']} section{adapter}. Loss on its own text: base "
                    f"{section['nll_base']:.3f}, fine-tuned {section['nll_finetuned']:.3f} (drop {section['drop']:+.3f}); "
                    f"compared with the other sections {value:+.3f}")
-        rows.append((f"{where} · {kind}{adapter}", float(value), tooltip))
+        rows.append((f"{where} · {kind}{adapter}", float(value), tooltip, section["drop"] < 0))
     return rows
 
 

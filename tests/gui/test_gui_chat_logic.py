@@ -68,9 +68,11 @@ def test_verdicts_sections_failures_and_placement_read_well():
     assert verdict_sentences(SimpleNamespace(status="cancelled"))[0] == "Check stopped"
     rows = section_rows(report)
     assert rows[0][:2] == ("Line 12 · Q&A · alpha", 0.75) and rows[1][:2] == ("Source file · prose", 0.25)
+    assert [row[3] for row in rows] == [False, False]  # both losses fell
     # both losses fell: the caption says a short bar is relative, not a loss
     assert "Every section's loss dropped (by 0.25 to 1.00)" in sections_caption(report)
     report.sections[1]["drop"] = -0.4
+    assert [row[3] for row in section_rows(report)] == [False, True]
     assert sections_caption(report).startswith("The model got worse on its own text for a source file")
     assert sections_caption(SimpleNamespace(sections=[])) == ""
 
@@ -86,3 +88,26 @@ def test_verdicts_sections_failures_and_placement_read_well():
 
     cuda = SimpleNamespace(report=SimpleNamespace(backend=SimpleNamespace(value="cuda")))
     assert session_placement(cuda) == ("cuda", "float32") and session_placement(None) == ("cpu", "float32")
+
+
+def test_a_short_bar_is_red_only_when_the_sections_loss_rose(qtbot):
+    from PySide6.QtGui import QColor
+
+    from dlm_desktop.gui.theme import LIGHT
+    from dlm_desktop.gui.widgets.section_bars import LABEL_SHARE, ROW_HEIGHT, SectionBars
+
+    bars = SectionBars()
+    qtbot.addWidget(bars)
+    bars.resize(400, 3 * ROW_HEIGHT)
+    bars.set_rows([("learned most", 1.0, "", False), ("learned less", -1.0, "", False), ("got worse", -1.0, "", True)])
+    image = bars.grab().toImage()
+    label_width = 400 * LABEL_SHARE
+    zero = label_width + 6 + (400 - label_width - 6) / 2
+
+    def color_at(x: float, row: int) -> str:
+        pixel = image.pixelColor(int(x * image.width() / 400), int((row + 0.5) * ROW_HEIGHT * image.height() / bars.height()))
+        return pixel.name()
+
+    assert color_at(zero + 20, 0) == QColor(LIGHT.success).name()
+    assert color_at(zero - 20, 1) == QColor(LIGHT.muted).name()
+    assert color_at(zero - 20, 2) == QColor(LIGHT.error).name()

@@ -206,6 +206,18 @@ def test_the_cores_overfitting_warning_reaches_the_log_and_the_banner_text():
     assert progress.overfitting == {"default": "Validation loss is rising (…)"}
 
 
+def test_the_batch_line_says_when_every_step_sees_all_the_rows():
+    from types import SimpleNamespace
+
+    from dlm_desktop.gui.panes.train_cards import _batch_text
+
+    plan = SimpleNamespace(micro_batch_size=16, grad_accum=1, effective_batch_size=16)
+    small = SimpleNamespace(adapters=[SimpleNamespace(train_rows=7)], seq_len=512)
+    large = SimpleNamespace(adapters=[SimpleNamespace(train_rows=40)], seq_len=512)
+    assert _batch_text(plan, small) == "all 7 rows in every step (room for 16) · up to 512 tokens a row"
+    assert _batch_text(plan, large) == "16 × 1 = 16 rows per step · up to 512 tokens a row"
+
+
 def test_an_unexpected_error_is_explained_with_its_traceback_on_demand():
     from dlm_desktop.core.models import BaseModelFolderError
     from dlm_desktop.gui.train_overview import describe_failure

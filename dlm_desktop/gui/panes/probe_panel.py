@@ -50,7 +50,8 @@ class ProbePanel(QFrame):
         self.explanation.setProperty("role", "muted")
         self.sections_title = QLabel("What each section taught it", self)
         self.sections_title.setToolTip("The drop in loss on each section's own text, compared with the mean drop "
-                                       "on the other sections: green bars were learned more than the rest")
+                                       "on the other sections: green bars were learned more than the rest, grey "
+                                       "ones less; red means the section's own loss rose")
         self.section_bars = SectionBars(self)
         self.sections_caption = QLabel(self)
         self.sections_caption.setAccessibleName("What the section bars mean")

@@ -3,6 +3,8 @@ numbers, loss chart, stages, activity). They only display; `TrainPane` decides w
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QTextCharFormat
 from PySide6.QtWidgets import (
@@ -164,13 +166,20 @@ def plan_texts(s: PlanSummary) -> dict[str, str]:
         "Adapters": adapters + (" + a learned gate" if s.gate_steps else ""),
         "Rows": f"{train} for training, {val} for validation · ≈ {s.total_tokens:,} tokens",
         "Steps": steps,
-        "Batch": "waiting for the hardware check…" if plan is None else
-        f"{plan.micro_batch_size} × {plan.grad_accum} = {plan.effective_batch_size} rows per step · up to "
-        f"{s.seq_len} tokens a row",
+        "Batch": "waiting for the hardware check…" if plan is None else _batch_text(plan, s),
         "Precision": "—" if plan is None else f"{plan.precision} on {plan.backend.value.upper()}",
         "Memory": "—" if plan is None else _memory_text(plan),
         "Time": "—" if s.est_seconds is None else f"≈ {format_duration(s.est_seconds)} ({s.speed_source})",
     }
+
+
+def _batch_text(plan: Any, summary: Any) -> str:
+    """Rows per optimizer step; a document smaller than one batch says that every step sees all its rows."""
+    most = max((a.train_rows for a in summary.adapters), default=0)
+    tail = f" · up to {summary.seq_len} tokens a row"
+    if 0 < most < plan.effective_batch_size:
+        return f"all {most} rows in every step (room for {plan.effective_batch_size})" + tail
+    return f"{plan.micro_batch_size} × {plan.grad_accum} = {plan.effective_batch_size} rows per step" + tail
 
 
 def _memory_text(plan) -> str:

@@ -14,24 +14,25 @@ LABEL_SHARE = 0.55
 
 
 class SectionBars(QWidget):
-    """`set_rows([(label, value, tooltip), ...])`; positive values mean the section was learned more than the
-    others (its loss dropped more)."""
+    """`set_rows([(label, value, tooltip[, got_worse]), ...])`; positive values mean the section was learned more
+    than the others (its loss dropped more). A negative bar is grey while the section's own loss still fell
+    (learned less than the rest), and red only when `got_worse` (its loss rose after training)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._rows: list[tuple[str, float, str]] = []
+        self._rows: list[tuple] = []
         self.colors = LIGHT
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setAccessibleName("What each section taught the model")
         self._resize_to_rows()
 
-    def rows(self) -> list[tuple[str, float, str]]:
+    def rows(self) -> list[tuple]:
         return list(self._rows)
 
-    def set_rows(self, rows: list[tuple[str, float, str]]) -> None:
+    def set_rows(self, rows: list[tuple]) -> None:
         self._rows = list(rows)
-        self.setAccessibleDescription("; ".join(f"{label}: {value:+.3f}" for label, value, _ in self._rows))
+        self.setAccessibleDescription("; ".join(f"{row[0]}: {row[1]:+.3f}" for row in self._rows))
         self._resize_to_rows()
         self.update()
 
@@ -62,16 +63,17 @@ class SectionBars(QWidget):
         label_width = width * LABEL_SHARE
         bars = QRectF(label_width + 6, 0, max(10.0, width - label_width - 6), self.height())
         zero = bars.left() + bars.width() / 2
-        scale = max(abs(value) for _, value, _ in self._rows) or 1.0
+        scale = max(abs(row[1]) for row in self._rows) or 1.0
         metrics = painter.fontMetrics()
-        for index, (label, value, _) in enumerate(self._rows):
+        for index, (label, value, *rest) in enumerate(self._rows):
             top = index * ROW_HEIGHT
             painter.setPen(QColor(self.colors.text))
             text = metrics.elidedText(label, Qt.TextElideMode.ElideRight, int(label_width))
             painter.drawText(QRectF(0, top, label_width, ROW_HEIGHT), Qt.AlignmentFlag.AlignVCenter, text)
             length = bars.width() / 2 * abs(value) / scale
             left = zero if value >= 0 else zero - length
-            color = self.colors.success if value >= 0 else self.colors.error
+            got_worse = bool(rest[1]) if len(rest) > 1 else True
+            color = self.colors.success if value >= 0 else (self.colors.error if got_worse else self.colors.muted)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(color))
             painter.drawRoundedRect(QRectF(left, top + 6, max(1.0, length), ROW_HEIGHT - 12), 2, 2)
