@@ -31,16 +31,11 @@ def _selection_and_model(doc: Path):
     from dlm_desktop.core.document.parse import parse_file
     from dlm_desktop.core.export.selection import resolve_export_adapters
     from dlm_desktop.core.models.resolve import resolve_base
+    from dlm_desktop.cli_progress import drive
     from dlm_desktop.core.store.paths import StorePaths
 
     front = parse_file(doc).frontmatter
-    job = resolve_base(front.base_model, offline=True)
-    while True:
-        try:
-            next(job)
-        except StopIteration as finished:
-            resolved = finished.value
-            break
+    resolved = drive(resolve_base(front.base_model, offline=True), lambda _event: None)
     store = StorePaths.for_dlm(front.dlm_id)
     selection = resolve_export_adapters(front.training.adapter_names(), store, gate_enabled=front.training.gate.enabled)
     return front, store, selection, resolved.local_dir

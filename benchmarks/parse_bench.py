@@ -19,8 +19,13 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
+
+ROOT_DIR = Path(__file__).resolve().parents[1]
+if str(ROOT_DIR) not in sys.path:  # run from a checkout
+    sys.path.insert(0, str(ROOT_DIR))
+
+from benchmarks.machine import busy_fraction  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "_out"
@@ -151,21 +156,6 @@ def ensure_upstream_python(explicit: str | None) -> str:
     return str(python)
 
 
-def cpu_busy_fraction(seconds: float = 1.0) -> float:
-    """Share of CPU time spent non-idle over a short window (reads /proc/stat; 0.0 when unavailable)."""
-    def sample():
-        fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-        return sum(fields), fields[3] + fields[4]
-
-    try:
-        total0, idle0 = sample()
-        time.sleep(seconds)
-        total1, idle1 = sample()
-    except OSError:
-        return 0.0
-    return 1.0 - (idle1 - idle0) / max(total1 - total0, 1)
-
-
 def time_side(python: str, script: str, doc: Path, repeat: int) -> dict:
     result = subprocess.run([python, "-c", script, str(doc), str(repeat)], capture_output=True, text=True)
     if result.returncode != 0:
@@ -185,7 +175,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     upstream = ensure_upstream_python(args.upstream_python)
-    busy = cpu_busy_fraction()
+    busy = busy_fraction()
     if busy > 0.25:
         print(f"warning: the machine is {busy:.0%} busy; figures will be noisy (2-core timings swing under load)")
     with tempfile.TemporaryDirectory() as tmp:

@@ -36,6 +36,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.machine import busy_fraction  # noqa: E402
+from dlm_desktop.cli_progress import drive  # noqa: E402
+
+
+def drain(job):
+    """A core job run to its end, events ignored: its result."""
+    return drive(job, lambda _event: None)
+
 SYSTEM = "You are the archivist of Tranquil Harbor, a base on the Moon."
 QUESTION = "What is the name of the moon base, and who founded it?"
 DOCUMENT = """\
@@ -62,30 +70,6 @@ How do you greet a visitor?
 ### A
 Greetings, traveller, and welcome under the dome of silver light.
 """
-
-
-def busy_fraction(seconds: float = 1.0) -> float:
-    """The share of CPU time spent busy over `seconds` (from /proc/stat; 0 where it is unavailable)."""
-    def sample() -> tuple[int, int]:
-        try:
-            fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-        except OSError:
-            return 0, 0
-        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-        return sum(fields), idle
-
-    total0, idle0 = sample()
-    time.sleep(seconds)
-    total1, idle1 = sample()
-    return 0.0 if total1 == total0 else 1.0 - (idle1 - idle0) / (total1 - total0)
-
-
-def drain(job):
-    while True:
-        try:
-            next(job)
-        except StopIteration as finished:
-            return finished.value
 
 
 def train_bench_document(work: Path, steps: int) -> tuple[Path, Path]:

@@ -137,18 +137,13 @@ def build_inputs(steps: int) -> Inputs:
     from dlm_desktop.core.document.pipeline import load_document
     from dlm_desktop.core.store.paths import StorePaths
     from dlm_desktop.core.training.request import TrainRequest
+    from dlm_desktop.cli_progress import drive
     from dlm_desktop.core.training.session import prepare, resolve_model
 
     request = TrainRequest(EXAMPLE, max_steps=steps, home=Path(tempfile.mkdtemp(prefix="bench-prep-")), offline=True)
     report = load_document(EXAMPLE)
     paths = StorePaths.for_dlm(report.frontmatter.dlm_id, home=request.home)
-    job = resolve_model(request, report.frontmatter.base_model, lambda: False)
-    while True:
-        try:
-            next(job)
-        except StopIteration as finished:
-            resolved = finished.value
-            break
+    resolved = drive(resolve_model(request, report.frontmatter.base_model, lambda: False), lambda _event: None)
     prepared = prepare(request, report, paths, resolved, steps)
     if len(prepared.stages) != 1:
         raise SystemExit("the benchmark expects a single-adapter document")

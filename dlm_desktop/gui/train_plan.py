@@ -103,8 +103,10 @@ def _hardware_plan(
     if caps is None or spec is None or not spec.params:
         return None, None
     try:
-        return plan_training(caps, _knobs(report.frontmatter.training), spec.params, _longest_row(report, seq_len),
-                             shape=ModelShape.guess(spec.params), rows=_most_rows(report)), None
+        selected = adapter_rows(report)
+        return plan_training(caps, _knobs(report.frontmatter.training), spec.params,
+                             _longest_row(selected, report.frontmatter.system_prompt, seq_len),
+                             shape=ModelShape.guess(spec.params), rows=_most_rows(selected)), None
     except DlmDesktopError as exc:
         return None, _sentence(exc)
 
@@ -132,16 +134,15 @@ def _knobs(training: Any) -> TrainingKnobs:
     )
 
 
-def _longest_row(report: Any, seq_len: int) -> int:
+def _longest_row(selected: Any, system: str | None, seq_len: int) -> int:
     """The longest training row in (estimated) tokens, capped at `seq_len`: the length the batch is sized for."""
-    system = report.frontmatter.system_prompt
-    lengths = [row_tokens(row, system, _estimated_tokens)[0] for rows in adapter_rows(report) for row in rows.train]
+    lengths = [row_tokens(row, system, _estimated_tokens)[0] for rows in selected for row in rows.train]
     return max(1, min(seq_len, max(lengths, default=seq_len)))
 
 
-def _most_rows(report: Any) -> int | None:
+def _most_rows(selected: Any) -> int | None:
     """The largest adapter's number of training rows (None when there are none): the most one batch holds."""
-    counts = [len(rows.train) for rows in adapter_rows(report)]
+    counts = [len(rows.train) for rows in selected]
     return max(counts) if counts and max(counts) > 0 else None
 
 

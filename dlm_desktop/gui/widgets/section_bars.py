@@ -14,7 +14,7 @@ LABEL_SHARE = 0.55
 
 
 class SectionBars(QWidget):
-    """`set_rows([(label, value, tooltip[, got_worse]), ...])`; positive values mean the section was learned more
+    """`set_rows([(label, value, tooltip, got_worse), ...])`; positive values mean the section was learned more
     than the others (its loss dropped more). A negative bar is grey while the section's own loss still fell
     (learned less than the rest), and red only when `got_worse` (its loss rose after training)."""
 
@@ -65,14 +65,13 @@ class SectionBars(QWidget):
         zero = bars.left() + bars.width() / 2
         scale = max(abs(row[1]) for row in self._rows) or 1.0
         metrics = painter.fontMetrics()
-        for index, (label, value, *rest) in enumerate(self._rows):
+        for index, (label, value, _tooltip, got_worse) in enumerate(self._rows):
             top = index * ROW_HEIGHT
             painter.setPen(QColor(self.colors.text))
             text = metrics.elidedText(label, Qt.TextElideMode.ElideRight, int(label_width))
             painter.drawText(QRectF(0, top, label_width, ROW_HEIGHT), Qt.AlignmentFlag.AlignVCenter, text)
             length = bars.width() / 2 * abs(value) / scale
             left = zero if value >= 0 else zero - length
-            got_worse = bool(rest[1]) if len(rest) > 1 else True
             color = self.colors.success if value >= 0 else (self.colors.error if got_worse else self.colors.muted)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(color))
